@@ -1,0 +1,147 @@
+"""BILLING: the pipeline specialist for balance, invoices, charges, payments, refunds.
+
+Reads go through `CallState.account()`, scoped to the verified customer. No money moves
+on this line: a refund request opens a ticket for a human billing specialist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from livekit.agents import RunContext, ToolError, function_tool
+from pydantic import Field
+
+from callcenter.agents.base import CallAgent
+from callcenter.agents.describe import (
+    describe_balance,
+    describe_invoice,
+    describe_payment,
+)
+from callcenter.handoff import handoff
+from callcenter.money import format_cents, parse_amount_to_cents
+from callcenter.phases import Phase
+from callcenter.speech import digits_in
+from callcenter.state import CallState
+
+InvoiceNumber = Annotated[
+    str, Field(description="The invoice number as the caller said it, e.g. 'INV-2001' or '2001'.")
+]
+
+
+def parse_invoice_number(raw: str) -> str:
+    """'inv 2001', 'two zero zero one' → 'INV-2001'; `ToolError` when there is no number."""
+    digits = digits_in(raw)
+    if not 3 <= len(digits) <= 10:
+        raise ToolError(
+            f"'{raw}' is not an invoice number. Invoice numbers look like INV-2001. "
+            "Ask the caller to read it again, or offer to list their recent invoices."
+        )
+    return f"INV-{digits}"
+
+
+class BillingAgent(CallAgent):
+    phase = Phase.BILLING
+    prompt = "billing"
+
+    def prompt_facts(self) -> dict[str, object]:
+        first_name = self.state.caller.first_name if self.state.caller else "the caller"
+        return {**super().prompt_facts(), "first_name": first_name}
+
+    @function_tool
+    async def get_balance(self, ctx: RunContext[CallState]) -> str:
+        """The caller's current balance: what is open, what is overdue, the next due date."""
+        balance = await ctx.userdata.account().balance()
+        ctx.userdata.note("checked balance")
+        return describe_balance(balance)
+
+    @function_tool
+    async def list_invoices(
+        self,
+        ctx: RunContext[CallState],
+        limit: Annotated[int, Field(ge=1, le=10, description="How many, newest first.")] = 3,
+    ) -> str:
+        """List the caller's most recent invoices with amount, date and status."""
+        invoices = await ctx.userdata.account().recent_invoices(limit=limit)
+        if not invoices:
+            return "There are no invoices on this account."
+        ctx.userdata.note("listed invoices")
+        return " ".join(describe_invoice(i) for i in invoices)
+
+    @function_tool
+    async def explain_charge(
+        self, ctx: RunContext[CallState], invoice_number: InvoiceNumber
+    ) -> str:
+        """Explain what an invoice charged for, line by line."""
+        number = parse_invoice_number(invoice_number)
+        invoice = await ctx.userdata.account().get_invoice(number)
+        if invoice is None:
+            raise ToolError(_not_found(number))
+        ctx.userdata.note(f"explained invoice {number}")
+        return describe_invoice(invoice, with_lines=True)
+
+    @function_tool
+    async def payment_history(
+        self,
+        ctx: RunContext[CallState],
+        limit: Annotated[int, Field(ge=1, le=10, description="How many, newest first.")] = 3,
+    ) -> str:
+        """The caller's recent payments: date, amount, method (card last four only)."""
+        payments = await ctx.userdata.account().recent_payments(limit=limit)
+        if not payments:
+            return "There are no payments on this account yet."
+        ctx.userdata.note("reviewed payment history")
+        return " ".join(describe_payment(p) for p in payments)
+
+    @function_tool
+    async def request_refund(
+        self,
+        ctx: RunContext[CallState],
+        invoice_number: InvoiceNumber,
+        amount: Annotated[
+            str, Field(description="The amount to refund as the caller said it, e.g. '12.50'.")
+        ],
+        reason: Annotated[str, Field(description="Why the caller wants the refund, briefly.")],
+    ) -> str:
+        """Open a refund request ticket for a billing specialist. No money moves now.
+
+        Tell the caller the ticket number and that a person will review it.
+        """
+        from callcenter.data.repository import RefundRequestError
+
+        number = parse_invoice_number(invoice_number)
+        try:
+            cents = parse_amount_to_cents(amount)
+        except ValueError as exc:
+            raise ToolError(f"{exc}. Ask the caller for the amount again.") from None
+        state = ctx.userdata
+        try:
+            ticket = await state.account().create_refund_ticket(
+                number, cents, reason, call_id=state.call.call_id
+            )
+        except RefundRequestError as exc:
+            raise ToolError(str(exc)) from None
+        ticket_ref = f"R-{ticket.id}"
+        state.note(f"opened refund ticket {ticket_ref} for {format_cents(cents)}")
+        return (
+            f"Refund request {ticket_ref} is open for {format_cents(cents)} on "
+            f"invoice {number}. A billing specialist reviews it within two business days; "
+            "no money has moved yet."
+        )
+
+    @function_tool
+    async def transfer_to_orders(self, ctx: RunContext[CallState]) -> object:
+        """Hand the caller to the orders specialist for orders, deliveries or returns."""
+        ctx.userdata.intent = "orders"
+        return handoff(ctx, Phase.ORDERS, reason="caller asked about an order")
+
+    @function_tool
+    async def finish_request(self, ctx: RunContext[CallState]) -> object:
+        """The caller's billing question is answered: move on to wrapping up the call."""
+        return handoff(ctx, Phase.WRAP_UP, reason="billing request done")
+
+
+def _not_found(number: str) -> str:
+    return (
+        f"No invoice {number} was found on this caller's account. Ask them to check the "
+        "number, or offer to list their recent invoices."
+    )

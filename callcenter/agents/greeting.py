@@ -1,0 +1,82 @@
+"""GREETING: the realtime-model agent that greets, triages and routes.
+
+It never answers account questions: it has no account tools. Routing to a specialist
+runs the verification task first when the caller is not yet verified.
+"""
+
+from __future__ import annotations
+
+from livekit.agents import RunContext, function_tool, llm
+from livekit.agents.types import NOT_GIVEN
+
+from callcenter.agents.base import CallAgent
+from callcenter.agents.verification import VerifyCallerTask
+from callcenter.handoff import handoff, spoken_history
+from callcenter.phases import Phase
+from callcenter.state import CallState, Intent, VerificationStatus
+
+
+class GreetingAgent(CallAgent):
+    phase = Phase.GREETING
+    prompt = "greeting"
+
+    def __init__(self, state: CallState, *, chat_ctx: llm.ChatContext | None = None) -> None:
+        model = state.deps.greeting_model
+        # None means "no realtime model for this call": use the session's pipeline LLM
+        super().__init__(state, chat_ctx=chat_ctx, llm_model=model if model else NOT_GIVEN)
+
+    def prompt_facts(self) -> dict[str, object]:
+        returning = bool(self.state.phase_history)
+        context = (
+            "The caller is back from another request: ask what else you can help with."
+            if returning
+            else f"Open with: thanks for calling {self.state.deps.settings.company_name}, "
+            "how can I help today?"
+        )
+        return {**super().prompt_facts(), "caller_context": context}
+
+    async def on_enter(self) -> None:
+        if self.state.phase_history:
+            self.session.generate_reply()
+        else:
+            self.session.generate_reply(
+                instructions="Greet the caller in one short sentence and ask how you can help."
+            )
+
+    @function_tool
+    async def route_to_orders(self, ctx: RunContext[CallState]) -> object:
+        """Route the caller to the orders specialist.
+
+        Use for orders, deliveries, package tracking, cancellations and returns. The
+        caller's identity is verified first when needed; you do not need to ask for it.
+        """
+        return await self._route(ctx, "orders", Phase.ORDERS)
+
+    @function_tool
+    async def route_to_billing(self, ctx: RunContext[CallState]) -> object:
+        """Route the caller to the billing specialist.
+
+        Use for bills, invoices, charges, balance, payments and refunds. The caller's
+        identity is verified first when needed; you do not need to ask for it.
+        """
+        return await self._route(ctx, "billing", Phase.BILLING)
+
+    async def _route(self, ctx: RunContext[CallState], intent: Intent, target: Phase) -> object:
+        state = ctx.userdata
+        state.intent = intent
+        if not state.verified:
+            state.transition(Phase.VERIFICATION, reason=f"{intent} needs a verified caller")
+            result = await VerifyCallerTask(state, chat_ctx=spoken_history(ctx.session))
+            if result.status is VerificationStatus.LOCKED:
+                state.transition(Phase.GREETING, reason="verification locked")
+                return await state.deps.escalation.escalate(
+                    ctx, reason="The caller could not verify their identity."
+                )
+            if result.status is not VerificationStatus.VERIFIED:
+                state.transition(Phase.GREETING, reason="caller could not be verified")
+                return (
+                    "The caller could not be verified: the number they are calling from is "
+                    "not on any account. Account details cannot be discussed on this call. "
+                    "Offer to connect them with a person or to arrange a callback."
+                )
+        return handoff(ctx, target, reason=f"caller wants help with {intent}")

@@ -1,0 +1,160 @@
+"""ORDERS: the pipeline specialist for orders, tracking, cancellations and returns.
+
+Every tool reads through `CallState.account()`, the repository scoped to the verified
+customer: an order number that belongs to someone else is indistinguishable from one
+that does not exist. Tool results are short sentences meant to be spoken (the degraded
+mode reads them verbatim); amounts are formatted in code, never by the model.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from livekit.agents import RunContext, ToolError, function_tool
+from pydantic import Field
+
+from callcenter.agents.base import CallAgent
+from callcenter.agents.describe import (
+    describe_cancel,
+    describe_order,
+    describe_return,
+    describe_shipment,
+)
+from callcenter.handoff import handoff
+from callcenter.phases import Phase
+from callcenter.speech import digits_in
+from callcenter.state import CallState
+
+OrderNumber = Annotated[
+    str, Field(description="The order number exactly as the caller said it, e.g. '1001'.")
+]
+
+
+def parse_order_number(raw: str) -> str:
+    """Digits of an order number as said; `ToolError` the model can act on otherwise."""
+    digits = digits_in(raw)
+    if not 3 <= len(digits) <= 12:
+        raise ToolError(
+            f"'{raw}' is not an order number. Order numbers are 4 digits, like 1001. "
+            "Ask the caller to read it again, or offer to list their recent orders."
+        )
+    return digits
+
+
+class OrdersAgent(CallAgent):
+    phase = Phase.ORDERS
+    prompt = "orders"
+
+    def prompt_facts(self) -> dict[str, object]:
+        first_name = self.state.caller.first_name if self.state.caller else "the caller"
+        return {**super().prompt_facts(), "first_name": first_name}
+
+    @function_tool
+    async def lookup_order(self, ctx: RunContext[CallState], order_number: OrderNumber) -> str:
+        """Look up one of the caller's orders: status, items, total and delivery."""
+        number = parse_order_number(order_number)
+        order = await ctx.userdata.account().get_order(number)
+        if order is None:
+            raise ToolError(_not_found(number))
+        ctx.userdata.note(f"looked up order {number}")
+        return describe_order(order)
+
+    @function_tool
+    async def list_recent_orders(
+        self,
+        ctx: RunContext[CallState],
+        limit: Annotated[int, Field(ge=1, le=10, description="How many orders, newest first.")] = 3,
+    ) -> str:
+        """List the caller's most recent orders with their status."""
+        orders = await ctx.userdata.account().recent_orders(limit=limit)
+        if not orders:
+            return "The caller has no orders on this account."
+        ctx.userdata.note("listed recent orders")
+        return " ".join(describe_order(o, brief=True) for o in orders)
+
+    @function_tool
+    async def track_shipment(self, ctx: RunContext[CallState], order_number: OrderNumber) -> str:
+        """Where an order's package is: carrier, tracking status, expected delivery."""
+        number = parse_order_number(order_number)
+        order = await ctx.userdata.account().get_order(number)
+        if order is None:
+            raise ToolError(_not_found(number))
+        ctx.userdata.note(f"tracked order {number}")
+        if order.shipment is None:
+            return f"Order {number} has not shipped yet; it is {order.status.replace('_', ' ')}."
+        return describe_shipment(number, order.shipment)
+
+    @function_tool
+    async def cancel_order(
+        self,
+        ctx: RunContext[CallState],
+        order_number: OrderNumber,
+        confirmed: Annotated[
+            bool,
+            Field(
+                description="False to check and ask the caller; true only after the caller "
+                "clearly said yes to cancelling this order."
+            ),
+        ] = False,
+    ) -> str:
+        """Cancel an order that has not shipped yet. Two steps: check, then confirm.
+
+        Call first with confirmed=false and ask the caller to confirm what it returns.
+        Call again with confirmed=true only after the caller says yes.
+        """
+        number = parse_order_number(order_number)
+        account = ctx.userdata.account()
+        order = await account.get_order(number)
+        if order is None:
+            raise ToolError(_not_found(number))
+        if order.status != "processing":
+            raise ToolError(
+                f"Order {number} is {order.status} and can no longer be cancelled. "
+                + ("Offer to start a return instead." if order.status == "delivered" else "")
+            )
+        if not confirmed:
+            return (
+                f"Order {number}, {describe_order(order, brief=True, with_number=False)} "
+                "can be cancelled. Ask the caller: should I cancel it? Do not cancel until "
+                "they say yes."
+            )
+        outcome = await account.cancel_order(number)
+        if not outcome.ok:
+            raise ToolError(describe_cancel(outcome))
+        ctx.userdata.note(f"cancelled order {number}")
+        return describe_cancel(outcome)
+
+    @function_tool
+    async def start_return(
+        self,
+        ctx: RunContext[CallState],
+        order_number: OrderNumber,
+        reason: Annotated[str, Field(description="Why the caller is returning it, briefly.")],
+    ) -> str:
+        """Start a return for a delivered order; gives the return (RMA) number."""
+        number = parse_order_number(order_number)
+        outcome = await ctx.userdata.account().start_return(
+            number, reason, call_id=ctx.userdata.call.call_id
+        )
+        if outcome.result not in ("started", "already_requested"):
+            raise ToolError(describe_return(outcome))
+        ctx.userdata.note(f"started return for order {number}")
+        return describe_return(outcome)
+
+    @function_tool
+    async def transfer_to_billing(self, ctx: RunContext[CallState]) -> object:
+        """Hand the caller to the billing specialist for bills, charges or refunds."""
+        ctx.userdata.intent = "billing"
+        return handoff(ctx, Phase.BILLING, reason="caller asked about billing")
+
+    @function_tool
+    async def finish_request(self, ctx: RunContext[CallState]) -> object:
+        """The caller's order question is answered: move on to wrapping up the call."""
+        return handoff(ctx, Phase.WRAP_UP, reason="orders request done")
+
+
+def _not_found(number: str) -> str:
+    return (
+        f"No order {number} was found on this caller's account. Ask them to check the "
+        "number, or offer to list their recent orders."
+    )

@@ -1,0 +1,123 @@
+"""`callcenter`: one command for everything a person runs.
+
+    callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
+    callcenter demo-data [--json]
+    callcenter supervisors list|add|update|remove|hours ...
+    callcenter start | dev | download-files      (the LiveKit worker)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from callcenter.config import ConfigError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    console = sub.add_parser("console", help="simulate a phone call in the terminal")
+    console.add_argument("--caller", help="caller ID, e.g. +14155550142 (a demo customer)")
+    console.add_argument("--script", type=Path, help="replay caller lines from FILE")
+    console.add_argument("--json", action="store_true", help="print the final call record as JSON")
+    console.add_argument("--verbose", "-v", action="store_true", help="show tool calls")
+
+    demo = sub.add_parser("demo-data", help="list demo customers, their factors and orders")
+    demo.add_argument("--json", action="store_true")
+
+    try:
+        from callcenter.escalation.cli import add_supervisor_commands
+
+        add_supervisor_commands(sub)
+    except ImportError:  # pragma: no cover - escalation package always ships
+        pass
+
+    for name, text in (
+        ("start", "run the worker in production mode"),
+        ("dev", "run the worker in development mode (reload on change)"),
+        ("download-files", "fetch model files the worker needs (Docker build step)"),
+    ):
+        worker = sub.add_parser(name, help=text, add_help=False)
+        worker.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _demo_data(as_json: bool) -> int:
+    from callcenter.data.seed import DEMO_CUSTOMERS
+
+    rows = [
+        {
+            "name": c.full_name,
+            "phones": list(c.phones),
+            "zip": c.zip_code,
+            "account_last_four": c.last_four,
+            "pin": c.pin,
+            "orders": [{"number": n, "status": s} for n, s in c.orders],
+            "invoices": [{"number": n, "status": s} for n, s in c.invoices],
+        }
+        for c in DEMO_CUSTOMERS
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("Demo customers (call as them with: callcenter console --caller PHONE)\n")
+    for row in rows:
+        print(f"{row['name']}  phone {', '.join(row['phones'])}")
+        print(f"  verify with ZIP {row['zip']}, last four {row['account_last_four']}, PIN {row['pin']}")
+        print("  orders:   " + ", ".join(f"{o['number']} ({o['status']})" for o in row["orders"]))
+        print("  invoices: " + ", ".join(f"{i['number']} ({i['status']})" for i in row["invoices"]))
+        print()
+    return 0
+
+
+def _run_worker(command: str, rest: list[str]) -> int:
+    from livekit.agents import cli
+
+    from callcenter.worker import build_server, check_worker_settings
+
+    if command != "download-files":
+        check_worker_settings(load_settings())
+    sys.argv = ["callcenter", command, *rest]
+    cli.run_app(build_server())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        if args.command == "console":
+            from callcenter.console import ConsoleOptions, main_console
+
+            if args.script is not None and not args.script.is_file():
+                raise ConfigError(f"--script: no such file: {args.script}")
+            if args.json:
+                logging.getLogger().setLevel(logging.ERROR)
+            return main_console(
+                settings,
+                ConsoleOptions(
+                    caller=args.caller, script=args.script, json_output=args.json,
+                    verbose=args.verbose,
+                ),
+            )
+        if args.command == "demo-data":
+            return _demo_data(args.json)
+        if args.command == "supervisors":
+            return int(args.handler(args, settings) or 0)
+        return _run_worker(args.command, args.rest)
+    except ConfigError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # bad input (caller number, script line): say what, exit 2
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

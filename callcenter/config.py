@@ -1,0 +1,225 @@
+"""Settings, validated once at start-up.
+
+Every knob of the product lives here and nowhere else: modules receive a `Settings`
+object instead of reading the environment. Secrets are `SecretStr` so they never
+appear in a repr or a log line. `load_settings()` turns a validation failure into a
+`ConfigError` whose message says exactly which variable to set and how.
+
+Provider mode:
+- `degraded` (the default when no OpenAI key is set): no network, the deterministic
+  stand-in model in `callcenter.degraded` answers, so the product runs on a fresh
+  machine and a caller can be simulated in the terminal.
+- `live`: real providers; OpenAI is required, Deepgram and ElevenLabs are used when
+  their keys are present (OpenAI speech-to-text / text-to-speech otherwise), each
+  behind a fallback chain that ends in the degraded mode.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Start-up configuration is invalid; the message says what to set."""
+
+
+class ProviderMode(StrEnum):
+    AUTO = "auto"
+    LIVE = "live"
+    DEGRADED = "degraded"
+
+
+class TransferMode(StrEnum):
+    WARM = "warm"
+    COLD = "cold"
+
+
+class MergeMode(StrEnum):
+    """How a warm transfer joins the supervisor to the caller.
+
+    `cloud` moves the caller into the supervisor's consult room with `MoveParticipant`
+    (LiveKit Cloud only, what `WarmTransferTask` does); `self_hosted` dials the
+    supervisor into the caller's own room and controls who hears whom until the connect.
+    """
+
+    CLOUD = "cloud"
+    SELF_HOSTED = "self_hosted"
+
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/callcenter.db"
+
+
+class Settings(BaseSettings):
+    """All configuration, from the environment (and `.env` when present)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- LiveKit (needed by the worker, not by the console) ---
+    livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
+    livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
+    livekit_api_secret: SecretStr | None = Field(default=None, alias="LIVEKIT_API_SECRET")
+
+    # --- Providers ---
+    provider_mode: ProviderMode = Field(default=ProviderMode.AUTO, alias="CALLCENTER_PROVIDER_MODE")
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    openai_fallback_base_url: str | None = Field(default=None, alias="OPENAI_FALLBACK_BASE_URL")
+    openai_llm_model: str = Field(default="gpt-4.1-mini", alias="OPENAI_LLM_MODEL")
+    openai_llm_fallback_model: str = Field(default="gpt-4o-mini", alias="OPENAI_LLM_FALLBACK_MODEL")
+    openai_realtime_model: str = Field(default="gpt-realtime", alias="OPENAI_REALTIME_MODEL")
+    openai_realtime_fallback_model: str = Field(
+        default="gpt-4o-realtime-preview", alias="OPENAI_REALTIME_FALLBACK_MODEL"
+    )
+    openai_realtime_voice: str = Field(default="marin", alias="OPENAI_REALTIME_VOICE")
+    openai_stt_model: str = Field(default="gpt-4o-mini-transcribe", alias="OPENAI_STT_MODEL")
+    openai_tts_model: str = Field(default="gpt-4o-mini-tts", alias="OPENAI_TTS_MODEL")
+    openai_tts_voice: str = Field(default="ash", alias="OPENAI_TTS_VOICE")
+    deepgram_api_key: SecretStr | None = Field(default=None, alias="DEEPGRAM_API_KEY")
+    deepgram_base_url: str | None = Field(default=None, alias="DEEPGRAM_BASE_URL")
+    deepgram_model: str = Field(default="nova-3", alias="DEEPGRAM_MODEL")
+    elevenlabs_api_key: SecretStr | None = Field(default=None, alias="ELEVEN_API_KEY")
+    elevenlabs_base_url: str | None = Field(default=None, alias="ELEVENLABS_BASE_URL")
+    elevenlabs_voice_id: str = Field(default="EXAVITQu4vr4xnSDxMaL", alias="ELEVENLABS_VOICE_ID")
+    elevenlabs_model: str = Field(default="eleven_flash_v2_5", alias="ELEVENLABS_MODEL")
+    provider_timeout_s: float = Field(
+        default=4.0, gt=0, le=30, alias="CALLCENTER_PROVIDER_TIMEOUT_S"
+    )
+    noise_cancellation: bool = Field(default=False, alias="CALLCENTER_NOISE_CANCELLATION")
+
+    # --- Data ---
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+
+    # --- Telephony ---
+    default_region: str = Field(default="US", alias="CALLCENTER_DEFAULT_REGION")
+    company_name: str = Field(default="Northwind Supply", alias="CALLCENTER_COMPANY_NAME")
+    sip_outbound_trunk_id: str | None = Field(default=None, alias="LIVEKIT_SIP_OUTBOUND_TRUNK")
+    sip_caller_id_number: str | None = Field(default=None, alias="LIVEKIT_SIP_NUMBER")
+    transfer_mode: TransferMode = Field(default=TransferMode.WARM, alias="CALLCENTER_TRANSFER_MODE")
+    merge_mode: MergeMode = Field(default=MergeMode.CLOUD, alias="CALLCENTER_MERGE_MODE")
+    ringing_timeout_s: float = Field(
+        default=25.0, gt=0, le=120, alias="CALLCENTER_RINGING_TIMEOUT_S"
+    )
+    max_transfer_attempts: int = Field(
+        default=2, ge=1, le=5, alias="CALLCENTER_MAX_TRANSFER_ATTEMPTS"
+    )
+    business_timezone: str = Field(
+        default="America/Los_Angeles", alias="CALLCENTER_BUSINESS_TIMEZONE"
+    )
+    business_hours: str = Field(default="mon-fri 08:00-18:00", alias="CALLCENTER_BUSINESS_HOURS")
+    """Contact-center opening hours (business time zone), `mon-fri 08:00-18:00, sat 09:00-13:00`;
+    outside them escalation offers a callback instead of a transfer."""
+    business_holidays: str = Field(default="", alias="CALLCENTER_BUSINESS_HOLIDAYS")
+    """Comma-separated ISO dates the contact center is closed (`2026-12-25,2027-01-01`)."""
+    hold_reassurance_s: float = Field(
+        default=20.0, gt=1, le=120, alias="CALLCENTER_HOLD_REASSURANCE_S"
+    )
+    """Seconds between the reassurances a caller on hold hears during a warm transfer."""
+    briefing_timeout_s: float = Field(
+        default=90.0, gt=5, le=600, alias="CALLCENTER_BRIEFING_TIMEOUT_S"
+    )
+    """How long a supervisor may take to accept or decline after answering the consult call."""
+
+    # --- Conversation limits ---
+    verification_max_attempts: int = Field(
+        default=3, ge=1, le=5, alias="CALLCENTER_VERIFY_ATTEMPTS"
+    )
+    inactivity_timeout_s: float = Field(default=20.0, gt=0, alias="CALLCENTER_INACTIVITY_TIMEOUT_S")
+    max_call_duration_s: float = Field(default=1800.0, gt=0, alias="CALLCENTER_MAX_CALL_DURATION_S")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="CALLCENTER_LOG_LEVEL"
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region phonenumbers knows (e.g. US, GB, DE)")
+        return value
+
+    @field_validator("sip_caller_id_number")
+    @classmethod
+    def _e164_number(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        from callcenter.telephony.numbers import InvalidPhoneNumber, to_e164
+
+        try:
+            return to_e164(value, default_region="US")
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _live_needs_openai(self) -> Settings:
+        if self.provider_mode is ProviderMode.LIVE and self.openai_api_key is None:
+            raise ValueError(
+                "CALLCENTER_PROVIDER_MODE=live needs OPENAI_API_KEY; set it, or use "
+                "CALLCENTER_PROVIDER_MODE=degraded to run without providers"
+            )
+        return self
+
+    @property
+    def use_live_providers(self) -> bool:
+        """True when calls are answered by real models (else the degraded mode)."""
+        if self.provider_mode is ProviderMode.DEGRADED:
+            return False
+        return self.openai_api_key is not None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind `database_url`, or None for another database."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url.removeprefix(prefix))
+        return None
+
+    def require_livekit(self) -> None:
+        """Fail fast when the worker is started without LiveKit credentials."""
+        missing = [
+            name
+            for name, value in (
+                ("LIVEKIT_URL", self.livekit_url),
+                ("LIVEKIT_API_KEY", self.livekit_api_key),
+                ("LIVEKIT_API_SECRET", self.livekit_api_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "the worker needs a LiveKit server: set "
+                + ", ".join(missing)
+                + " (see .env.example); `callcenter console` runs without one"
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build and validate `Settings`, turning errors into one readable `ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "settings"
+            alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
+            lines.append(f"  {alias or field}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

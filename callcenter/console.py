@@ -1,0 +1,265 @@
+"""`callcenter console`: a phone call simulated in the terminal, no LiveKit server.
+
+The caller types; lines are user turns. Special lines:
+
+    DTMF 1234     key digits on the phone keypad (DTMF 0 asks for a person)
+    HANGUP        the caller hangs up
+
+`--caller +E164` sets the caller ID, `--script FILE` replays lines non-interactively,
+`--json` prints the final call record. With an OpenAI key the real pipeline LLM answers
+(text only: the greeting agent uses the pipeline LLM here, not the realtime model);
+without keys the deterministic degraded mode does. There is no SIP leg, so a transfer
+is simulated and the call record says so.
+
+The call runs inside the framework's `fake_job_context` with an unconnected room, so
+keypad digits travel the same path as on a phone call: `sip_dtmf_received` events on
+the room, which the framework's `GetDtmfTask` listens to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from livekit import rtc
+from livekit.agents import AgentSession, RunResult
+from livekit.agents.beta.workflows import GetDtmfTask
+from livekit.agents.testing import fake_job_context
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
+
+from callcenter.call import start_call
+from callcenter.config import Settings
+from callcenter.data.database import Database
+from callcenter.data.repository import CallRecordStore
+from callcenter.degraded import KEYPAD_PREFIX
+from callcenter.escalation.manager import build_escalation
+from callcenter.providers import build_providers
+from callcenter.state import CallOutcome, CallState
+from callcenter.telephony.numbers import to_e164
+from callcenter.telephony.sip import CallInfo
+
+
+@dataclass(frozen=True)
+class ConsoleOptions:
+    caller: str | None
+    script: Path | None
+    json_output: bool
+    verbose: bool
+
+
+class ScriptError(ValueError):
+    """A malformed line in a `--script` file (the message names the line)."""
+
+
+def parse_line(raw: str, *, line_no: int | None = None) -> tuple[str, str] | None:
+    """('say'|'dtmf'|'hangup', payload) for one input line; None for blanks and comments."""
+    line = raw.strip()
+    if not line or line.startswith("#"):
+        return None
+    head, _, rest = line.partition(" ")
+    if head.upper() == "HANGUP" and not rest.strip():
+        return ("hangup", "")
+    if head.upper() == "DTMF":
+        digits = rest.replace(" ", "")
+        if not digits or any(c not in "0123456789*#" for c in digits):
+            where = f"line {line_no}: " if line_no else ""
+            raise ScriptError(f"{where}DTMF takes keypad keys 0-9, * and #, got {rest!r}")
+        return ("dtmf", digits)
+    return ("say", line)
+
+
+class Printer:
+    """Writes the conversation to the terminal as it happens (session events).
+
+    Agent words come from `conversation_item_added`, so replies that no caller turn
+    started (a greeting on entry, the result of keyed digits) are shown too.
+    """
+
+    def __init__(self, out: TextIO, *, verbose: bool, quiet: bool) -> None:
+        self.out, self.verbose, self.quiet = out, verbose, quiet
+        self._agent_id: str | None = None
+
+    def attach(self, session: AgentSession[CallState]) -> None:
+        session.on("conversation_item_added", self._on_item)
+        session.on("function_tools_executed", self._on_tools)
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if self.quiet or not isinstance(item, ChatMessage) or item.role != "assistant":
+            return
+        if item.text_content:
+            print(f"agent > {item.text_content}", file=self.out, flush=True)
+
+    def _on_tools(self, ev: FunctionToolsExecutedEvent) -> None:
+        if self.quiet or not self.verbose:
+            return
+        for call in ev.function_calls:
+            print(f"        [tool {call.name} {call.arguments}]", file=self.out, flush=True)
+
+    def handoffs(self, session: AgentSession[CallState]) -> None:
+        agent_id = session.current_agent.id
+        if self._agent_id is not None and agent_id != self._agent_id:
+            self.note(f"now with {agent_id} (phase {session.userdata.phase})")
+        self._agent_id = agent_id
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(f"        [{text}]", file=self.out, flush=True)
+
+
+async def _lines(options: ConsoleOptions) -> AsyncIterator[tuple[int, str]]:
+    if options.script is not None:
+        for number, line in enumerate(options.script.read_text().splitlines(), start=1):
+            yield number, line
+        return
+    loop = asyncio.get_running_loop()
+    number = 0
+    while True:
+        number += 1
+        print("you   > ", end="", flush=True)
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield number, line
+
+
+def _validate_script(path: Path) -> None:
+    """Fail before the call starts if any scripted line is malformed."""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        parse_line(line, line_no=number)
+
+
+async def _send_dtmf(room: rtc.Room, session: AgentSession[CallState], digits: str) -> RunResult[Any] | None:
+    """Deliver keyed digits the way a phone call does."""
+    if isinstance(session.current_agent, GetDtmfTask):
+        for index, digit in enumerate(digits):
+            room.emit("sip_dtmf_received", rtc.SipDTMF(code=index, digit=digit, participant=None))
+        await asyncio.sleep(0)  # let the task collect; it completes on its own
+        return None
+    return session.run(user_input=f"{KEYPAD_PREFIX} {digits}")
+
+
+async def run_console(settings: Settings, options: ConsoleOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+    """Run one simulated call; returns the final call record as a dict."""
+    if options.script is not None:
+        _validate_script(options.script)
+    caller = to_e164(options.caller, default_region=settings.default_region) if options.caller else None
+    printer = Printer(out, verbose=options.verbose, quiet=options.json_output)
+
+    db = await Database.open(settings.database_url)
+    try:
+        providers = build_providers(settings, vad=_console_vad(settings))
+        providers = replace(providers, realtime=None, stt=None, tts=None)  # text only
+        escalation = build_escalation(settings, db)
+        call = CallInfo.for_console(caller_e164=caller, call_id=f"console-{uuid.uuid4().hex[:8]}")
+        printer.note(
+            f"call {call.call_id} from {caller or 'an unknown number'}; "
+            + ("degraded mode (no provider keys)" if providers.degraded_only else "live models")
+        )
+        room = rtc.Room()
+        with fake_job_context(room=room):
+            session, state, lifecycle = await _start(
+                settings, db, escalation, call, providers, printer
+            )
+            await _converse(session, lifecycle, room, options, printer)
+            if not lifecycle.closed.is_set():
+                if state.outcome is None:
+                    state.outcome = CallOutcome.ABANDONED
+                    state.end_reason = "caller hung up"
+                await session.aclose()
+            await lifecycle.wait_closed()
+        record = await CallRecordStore(db).get(call.call_id)
+        assert record is not None
+        return record.to_dict()
+    finally:
+        await db.close()
+
+
+async def _start(
+    settings: Settings, db: Database, escalation: Any, call: CallInfo, providers: Any,
+    printer: Printer,
+) -> Any:
+    return await start_call(
+        settings=settings, db=db, escalation=escalation, call=call, providers=providers,
+        vad=None, before_start=printer.attach,
+    )
+
+
+async def _converse(
+    session: AgentSession[CallState],
+    lifecycle: Any,
+    room: rtc.Room,
+    options: ConsoleOptions,
+    printer: Printer,
+) -> None:
+    await _drain(session, printer)
+    async for number, raw in _lines(options):
+        if lifecycle.closed.is_set() or session._closing:  # noqa: SLF001 - no public flag
+            break
+        try:
+            parsed = parse_line(raw, line_no=number)
+        except ScriptError as exc:
+            printer.note(str(exc))
+            continue
+        if parsed is None:
+            continue
+        kind, payload = parsed
+        if options.script is not None and not options.json_output:
+            print(f"you   > {raw.strip()}", file=printer.out)
+        if kind == "hangup":
+            state = session.userdata
+            if state.outcome is None:
+                state.outcome = CallOutcome.ABANDONED
+                state.end_reason = "caller hung up"
+            await session.aclose()
+            break
+        result = (
+            await _send_dtmf(room, session, payload) if kind == "dtmf" else session.run(user_input=payload)
+        )
+        if result is not None:
+            try:
+                await result
+            except Exception as exc:  # a provider error is shown, the call goes on
+                printer.note(f"turn failed: {type(exc).__name__}: {exc}")
+        await _drain(session, printer)
+
+
+async def _drain(session: AgentSession[CallState], printer: Printer, timeout: float = 10.0) -> None:
+    """Wait until the agent is done (on-entry replies, keyed digits being collected)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await asyncio.sleep(0.05)
+    while loop.time() < deadline and not session._closing:  # noqa: SLF001 - no public flag
+        collecting = isinstance(session.current_agent, GetDtmfTask)
+        if not collecting and session.agent_state in ("listening", "idle"):
+            break
+        await asyncio.sleep(0.02)
+    if not session._closing:  # noqa: SLF001
+        printer.handoffs(session)
+
+
+def _console_vad(settings: Settings) -> Any:
+    if not settings.use_live_providers:
+        return None
+    from livekit.plugins import silero
+
+    return silero.VAD.load()
+
+
+def main_console(settings: Settings, options: ConsoleOptions, *, printer: Callable[[str], None] = print) -> int:
+    record = asyncio.run(run_console(settings, options))
+    if options.json_output:
+        printer(json.dumps(record, indent=2, default=str))
+    else:
+        printer(
+            f"call ended: {record.get('outcome')}"
+            + (f", transferred to {record['transferred_to']}" if record.get("transferred_to") else "")
+        )
+    return 0

@@ -1,0 +1,1 @@
+"""Human escalation: supervisor roster, warm and cold transfer, callback tickets."""

@@ -1,0 +1,136 @@
+"""Every model the product uses is built here, from `Settings`, and nowhere else.
+
+Chains (first healthy link answers; each switch is recorded on the call record):
+- pipeline LLM: OpenAI `LLM_MODEL` → OpenAI `LLM_FALLBACK_MODEL` (optionally on a second
+  endpoint) → the degraded mode (`callcenter.degraded.DegradedLLM`, no network);
+- STT: Deepgram (when its key is set) → OpenAI speech-to-text;
+- TTS: ElevenLabs (when its key is set) → OpenAI text-to-speech;
+- realtime (greeting agent): `RealtimeModelFallbackAdapter` over two OpenAI realtime
+  models. If the realtime chain is down the greeting agent is rebuilt on the pipeline.
+
+In degraded mode (no OpenAI key) only the degraded LLM exists: the console uses text,
+and a worker refuses to start (a phone call needs speech in and out).
+
+Timeouts (the silence budget): each LLM attempt gets `CALLCENTER_PROVIDER_TIMEOUT_S`
+(default 4 s) before the next link is tried, so a caller waits at most about one
+timeout plus the fallback's own latency before hearing an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from livekit.agents import llm, stt, tts
+from livekit.agents import vad as vad_mod
+from livekit.agents.types import APIConnectOptions
+
+from callcenter.config import Settings
+from callcenter.degraded import DegradedLLM
+
+logger = logging.getLogger("callcenter.providers")
+
+
+@dataclass
+class Providers:
+    """The models for one call."""
+
+    llm: llm.LLM
+    """Pipeline LLM chain (ends in the degraded mode)."""
+    stt: stt.STT | None
+    tts: tts.TTS | None
+    realtime: llm.RealtimeModel | None
+    """The greeting agent's model; None means the greeting agent uses `llm` too."""
+    degraded_only: bool
+    """True when no provider is configured: everything is the degraded mode."""
+
+
+def connect_options(settings: Settings) -> APIConnectOptions:
+    """Per-attempt budget for provider requests (retries are the fallback chain's job)."""
+    return APIConnectOptions(max_retry=0, timeout=settings.provider_timeout_s, retry_interval=0.1)
+
+
+def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Providers:
+    """Build the call's model chains from settings (see the module docstring).
+
+    `vad` segments speech for the non-streaming OpenAI speech-to-text fallback; pass the
+    session's VAD (required in live mode).
+    """
+    degraded = DegradedLLM(company=settings.company_name)
+    if not settings.use_live_providers:
+        return Providers(llm=degraded, stt=None, tts=None, realtime=None, degraded_only=True)
+
+    from livekit.plugins import openai
+
+    assert settings.openai_api_key is not None
+    key = settings.openai_api_key.get_secret_value()
+    base = settings.openai_base_url
+    fallback_base = settings.openai_fallback_base_url or base
+
+    pipeline_llm = llm.FallbackAdapter(
+        [
+            openai.LLM(model=settings.openai_llm_model, api_key=key, base_url=base),
+            openai.LLM(
+                model=settings.openai_llm_fallback_model, api_key=key, base_url=fallback_base
+            ),
+            degraded,
+        ],
+        attempt_timeout=settings.provider_timeout_s,
+        max_retry_per_llm=0,
+        retry_interval=0.1,
+    )
+
+    stt_chain: list[stt.STT] = []
+    if settings.deepgram_api_key is not None:
+        from livekit.plugins import deepgram
+
+        stt_chain.append(
+            deepgram.STT(
+                model=settings.deepgram_model,
+                api_key=settings.deepgram_api_key.get_secret_value(),
+                base_url=settings.deepgram_base_url or "https://api.deepgram.com/v1/listen",
+            )
+        )
+    if vad is None:
+        raise ValueError("live providers need the session's VAD for the speech-to-text fallback")
+    stt_chain.append(
+        stt.StreamAdapter(
+            stt=openai.STT(model=settings.openai_stt_model, api_key=key, base_url=base), vad=vad
+        )
+    )
+
+    tts_chain: list[tts.TTS] = []
+    if settings.elevenlabs_api_key is not None:
+        from livekit.plugins import elevenlabs
+
+        kwargs = {"base_url": settings.elevenlabs_base_url} if settings.elevenlabs_base_url else {}
+        tts_chain.append(
+            elevenlabs.TTS(
+                voice_id=settings.elevenlabs_voice_id,
+                model=settings.elevenlabs_model,
+                api_key=settings.elevenlabs_api_key.get_secret_value(),
+                **kwargs,
+            )
+        )
+    tts_chain.append(
+        openai.TTS(
+            model=settings.openai_tts_model, voice=settings.openai_tts_voice, api_key=key,
+            base_url=base,
+        )
+    )
+
+    realtime = llm.RealtimeModelFallbackAdapter(
+        [
+            openai.realtime.RealtimeModel(
+                model=model, voice=settings.openai_realtime_voice, api_key=key, base_url=base
+            )
+            for model in (settings.openai_realtime_model, settings.openai_realtime_fallback_model)
+        ]
+    )
+    return Providers(
+        llm=pipeline_llm,
+        stt=stt.FallbackAdapter(stt_chain) if len(stt_chain) > 1 else stt_chain[0],
+        tts=tts.FallbackAdapter(tts_chain) if len(tts_chain) > 1 else tts_chain[0],
+        realtime=realtime,
+        degraded_only=False,
+    )

@@ -1,0 +1,1 @@
+"""Telephony: SIP attributes, phone numbers, DTMF, hang-up. Knows nothing about orders."""

@@ -1,0 +1,103 @@
+"""The LiveKit worker: the composition root of a phone call.
+
+    AgentServer (explicit dispatch as AGENT_NAME, Silero VAD prewarmed per process)
+      └─ entrypoint(ctx): wait for the caller → CallInfo from sip.* attributes
+           → start_call(): identify caller, open record, AgentSession[CallState] on the
+             greeting agent → keypad router (DTMF 0 = a person) → run until hang-up
+
+Settings are validated once per process (`prewarm`), and the worker refuses to start
+without LiveKit credentials or in degraded mode (a phone call needs speech in and out;
+the degraded mode is for the terminal console and the end of fallback chains).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from livekit import rtc
+from livekit.agents import AgentServer, JobContext, JobProcess, room_io
+
+from callcenter.call import start_call
+from callcenter.config import ConfigError, Settings, load_settings
+from callcenter.constants import AGENT_NAME
+from callcenter.data.database import Database
+from callcenter.escalation.manager import build_escalation
+from callcenter.providers import build_providers
+from callcenter.telephony.dtmf import KeypadRouter
+from callcenter.telephony.sip import CallInfo
+
+logger = logging.getLogger("callcenter.worker")
+
+
+def check_worker_settings(settings: Settings) -> None:
+    """Fail fast, with what to set, before the worker registers with LiveKit."""
+    settings.require_livekit()
+    if not settings.use_live_providers:
+        raise ConfigError(
+            "the worker answers real phone calls and needs speech providers: set "
+            "OPENAI_API_KEY (and DEEPGRAM_API_KEY, ELEVEN_API_KEY for the preferred voices). "
+            "To try the agent without keys, run `callcenter console`."
+        )
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per worker process: settings and the Silero VAD model (not per call)."""
+    from livekit.plugins import silero
+
+    proc.userdata["settings"] = load_settings()
+    proc.userdata["vad"] = silero.VAD.load()
+
+
+def _room_options(settings: Settings) -> room_io.RoomOptions:
+    audio_input: room_io.AudioInputOptions | bool = True
+    if settings.noise_cancellation:
+        from livekit.plugins import noise_cancellation
+
+        audio_input = room_io.AudioInputOptions(noise_cancellation=noise_cancellation.BVCTelephony())
+    return room_io.RoomOptions(
+        audio_input=audio_input,
+        participant_kinds=[
+            rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+            rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+        ],
+        close_on_disconnect=True,
+    )
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """Handle one dispatched call, from the caller joining to the record closing."""
+    settings: Settings = ctx.proc.userdata.get("settings") or load_settings()
+    ctx.log_context_fields = {"room": ctx.room.name}
+    await ctx.connect()
+    participant = await ctx.wait_for_participant(
+        kind=[rtc.ParticipantKind.PARTICIPANT_KIND_SIP, rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD]
+    )
+    call = CallInfo.from_participant(
+        participant, room_name=ctx.room.name, default_region=settings.default_region
+    )
+    ctx.log_context_fields = {"room": ctx.room.name, "call_id": call.call_id}
+
+    db = await Database.open(settings.database_url, seed_demo=settings.sqlite_path is not None)
+    ctx.add_shutdown_callback(db.close)
+    vad = ctx.proc.userdata.get("vad")
+    providers = build_providers(settings, vad=vad)
+    session, state, lifecycle = await start_call(
+        settings=settings,
+        db=db,
+        escalation=build_escalation(settings, db),
+        call=call,
+        providers=providers,
+        vad=vad,
+        room=ctx.room,
+        room_options=_room_options(settings),
+    )
+    KeypadRouter(session).attach(ctx.room)
+    ctx.add_shutdown_callback(lifecycle.wait_closed)
+
+
+def build_server() -> AgentServer:
+    """The worker, registered for explicit dispatch under `AGENT_NAME`."""
+    server = AgentServer()
+    server.setup_fnc = prewarm
+    server.rtc_session(entrypoint, agent_name=AGENT_NAME)
+    return server
