@@ -1,0 +1,1 @@
+"""Benchmark commands (run with `uv run python -m benchmarks.<name>`); not part of the test suite."""

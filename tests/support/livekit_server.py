@@ -1,0 +1,836 @@
+"""A local emulator of LiveKit's Twirp server API, driven through the real `livekit-api` client.
+
+What it is
+----------
+An aiohttp server on 127.0.0.1 (random free port) that speaks Twirp like LiveKit does:
+`POST /twirp/livekit.<Service>/<Method>` with a protobuf (or JSON) body, a
+`Authorization: Bearer <JWT>` header verified with `livekit.api.TokenVerifier`, the grant
+each method needs checked, and errors answered as Twirp JSON
+(`{"code": "permission_denied", "msg": "..."}`) with the matching HTTP status, so the client
+raises `livekit.api.TwirpError` exactly as it would against LiveKit.
+
+Built in:
+- `livekit.SIP` trunk and dispatch-rule CRUD with in-memory state and LiveKit's conflict
+  rules (ported from livekit/protocol `sip.ValidateTrunks` / `ValidateDispatchRules`;
+  rejected with `invalid_argument` and LiveKit's message text).
+- Simple defaults for `livekit.SIP/{CreateSIPParticipant,TransferSIPParticipant}`,
+  `livekit.RoomService/{CreateRoom,ListRooms,DeleteRoom,ListParticipants,GetParticipant,
+  RemoveParticipant,MoveParticipant,UpdateParticipant,UpdateSubscriptions}` and
+  `livekit.AgentDispatchService/{CreateDispatch,DeleteDispatch,ListDispatch}` over a small
+  room/participant model (`add_participant`).
+
+Using it
+--------
+    async with LiveKitEmulator() as server:            # or the `livekit_server` fixture
+        async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lk:
+            ...
+        server.calls                                     # every call: method + decoded request
+        server.calls_to("livekit.SIP/CreateSIPInboundTrunk")
+        server.mutating_calls()                          # anything but List*/Get*
+
+Override or add a method per test (handler gets the decoded request, returns the response
+message, may be async, may raise `TwirpFault`):
+
+    server.on("livekit.SIP/TransferSIPParticipant",
+              lambda req: (_ for _ in ()).throw(TwirpFault("unavailable", "busy")))
+
+For a method the emulator does not know yet, pass `request_type=` and `response_type=`.
+Fixtures: import `livekit_server` from this module into a conftest.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import web
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+from livekit import api
+from livekit.api.access_token import Claims
+
+DEFAULT_KEY = "emulator-key"
+DEFAULT_SECRET = "emulator-secret-0123456789abcdef0123456789"
+
+_HTTP_STATUS = {
+    "canceled": 408,
+    "unknown": 500,
+    "invalid_argument": 400,
+    "malformed": 400,
+    "deadline_exceeded": 504,
+    "not_found": 404,
+    "bad_route": 404,
+    "already_exists": 409,
+    "permission_denied": 403,
+    "unauthenticated": 401,
+    "resource_exhausted": 429,
+    "failed_precondition": 412,
+    "aborted": 409,
+    "out_of_range": 400,
+    "unimplemented": 501,
+    "internal": 500,
+    "unavailable": 503,
+    "dataloss": 500,
+}
+_READ_ONLY_PREFIXES = ("List", "Get")
+
+Handler = Callable[[Any], Message | Awaitable[Message]]
+GrantCheck = Callable[[Claims, Any], str | None]
+
+
+class TwirpFault(Exception):
+    """Raise from a handler to answer with a Twirp error (`code` from twirp's list)."""
+
+    def __init__(self, code: str, msg: str, meta: dict[str, str] | None = None) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code, self.msg, self.meta = code, msg, meta or {}
+
+
+@dataclass
+class RecordedCall:
+    """One request as the emulator saw it."""
+
+    method: str
+    """`livekit.<Service>/<Method>`"""
+    request: Any
+    """The decoded protobuf request (None when it could not be decoded)."""
+    error: str | None = None
+    """The Twirp error code answered, or None on success."""
+
+    @property
+    def mutating(self) -> bool:
+        return not self.method.split("/", 1)[1].startswith(_READ_ONLY_PREFIXES)
+
+
+@dataclass
+class _Route:
+    request_type: type[Message]
+    response_type: type[Message]
+    handler: Handler
+    grant: GrantCheck
+
+
+# ----- grant checks: return None when allowed, else the reason --------------------------
+
+
+def _sip_admin(claims: Claims, _req: Any) -> str | None:
+    return None if claims.sip and claims.sip.admin else "requires SIP admin grant"
+
+
+def _sip_call(claims: Claims, _req: Any) -> str | None:
+    return None if claims.sip and claims.sip.call else "requires SIP call grant"
+
+
+def _sip_call_room_admin(claims: Claims, req: Any) -> str | None:
+    return _sip_call(claims, req) or _room_admin(claims, req)
+
+
+def _room_admin(claims: Claims, _req: Any) -> str | None:
+    return None if claims.video and claims.video.room_admin else "requires roomAdmin grant"
+
+
+def _room_create(claims: Claims, _req: Any) -> str | None:
+    return None if claims.video and claims.video.room_create else "requires roomCreate grant"
+
+
+def _room_list(claims: Claims, _req: Any) -> str | None:
+    return None if claims.video and claims.video.room_list else "requires roomList grant"
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def _norm(number: str) -> str:
+    return number if not number or number.startswith("+") else "+" + number
+
+
+def _apply_list_update(current: list[str], update: api.ListUpdate) -> list[str]:
+    out = [] if update.clear else list(current)
+    if update.set:
+        out = list(update.set)
+    out = [v for v in out if v not in set(update.remove)]
+    out.extend(v for v in update.add if v not in out)
+    return out
+
+
+def _apply_partial(info: Any, update: Any) -> None:
+    """Apply a SIP*Update message: only fields present in the update change."""
+    for fd in update.DESCRIPTOR.fields:
+        name = fd.name
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            if getattr(update, name):  # LiveKit: a non-empty map replaces the old one
+                getattr(info, name).clear()
+                getattr(info, name).update(getattr(update, name))
+            continue
+        if not update.HasField(name):
+            continue
+        value = getattr(update, name)
+        if isinstance(value, api.ListUpdate):
+            new = _apply_list_update(list(getattr(info, name)), value)
+            del getattr(info, name)[:]
+            getattr(info, name).extend(new)
+        elif fd.message_type is not None:
+            getattr(info, name).CopyFrom(value)
+        else:
+            setattr(info, name, value)
+
+
+class LiveKitEmulator:
+    """See the module docstring. State is public for seeding and asserting."""
+
+    CONFLICT_CODE = "invalid_argument"
+
+    def __init__(self, api_key: str = DEFAULT_KEY, api_secret: str = DEFAULT_SECRET) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.calls: list[RecordedCall] = []
+        self.inbound: dict[str, api.SIPInboundTrunkInfo] = {}
+        self.outbound: dict[str, api.SIPOutboundTrunkInfo] = {}
+        self.rules: dict[str, api.SIPDispatchRuleInfo] = {}
+        self.rooms: dict[str, api.Room] = {}
+        self.participants: dict[str, dict[str, api.ParticipantInfo]] = {}
+        self.dispatches: dict[str, api.AgentDispatch] = {}
+        self._routes: dict[str, _Route] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._install_defaults()
+
+    # ----- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET for this emulator."""
+        return {
+            "LIVEKIT_URL": self.url,
+            "LIVEKIT_API_KEY": self.api_key,
+            "LIVEKIT_API_SECRET": self.api_secret,
+        }
+
+    async def start(self) -> LiveKitEmulator:
+        app = web.Application()
+        app.router.add_post("/twirp/{service}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))  # a random free port, loopback only
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> LiveKitEmulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ----- extension and inspection ------------------------------------------------------
+
+    def on(
+        self,
+        method: str,
+        handler: Handler,
+        *,
+        request_type: type[Message] | None = None,
+        response_type: type[Message] | None = None,
+        grant: GrantCheck | None = None,
+    ) -> None:
+        """Register or override `livekit.<Service>/<Method>`.
+
+        For a known method only `handler` is needed; types and grant check are kept.
+        """
+        known = self._routes.get(method)
+        if known is None and (request_type is None or response_type is None):
+            raise ValueError(f"{method} is not built in: pass request_type and response_type")
+        self._routes[method] = _Route(
+            request_type or known.request_type,  # type: ignore[union-attr]
+            response_type or known.response_type,  # type: ignore[union-attr]
+            handler,
+            grant or (known.grant if known else _room_admin),
+        )
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def mutating_calls(self) -> list[RecordedCall]:
+        """Calls other than List*/Get* (failed ones included)."""
+        return [c for c in self.calls if c.mutating]
+
+    def reset_calls(self) -> None:
+        self.calls.clear()
+
+    def add_participant(
+        self,
+        room: str,
+        identity: str,
+        *,
+        kind: int = api.ParticipantInfo.Kind.STANDARD,
+        attributes: dict[str, str] | None = None,
+    ) -> api.ParticipantInfo:
+        """Seed a participant (and its room) for Room/SIP-participant tests."""
+        self.rooms.setdefault(room, api.Room(name=room, sid=_new_id("RM_")))
+        p = api.ParticipantInfo(
+            identity=identity,
+            sid=_new_id("PA_"),
+            kind=kind,
+            state=api.ParticipantInfo.State.ACTIVE,
+            attributes=attributes or {},
+        )
+        self.participants.setdefault(room, {})[identity] = p
+        return p
+
+    # ----- HTTP --------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = f"{request.match_info['service']}/{request.match_info['method']}"
+        body = await request.read()
+        route = self._routes.get(method)
+        call = RecordedCall(method, None)
+        self.calls.append(call)
+        try:
+            if route is None:
+                raise TwirpFault("bad_route", f"no handler for {method}")
+            claims = self._authenticate(request)
+            try:
+                if request.content_type == "application/json":
+                    message = json_format.Parse(body or b"{}", route.request_type())
+                else:
+                    message = route.request_type.FromString(body)
+            except (DecodeError, json_format.ParseError) as e:
+                raise TwirpFault("malformed", f"could not decode request: {e}") from e
+            call.request = message
+            denied = route.grant(claims, message)
+            if denied:
+                raise TwirpFault("permission_denied", denied)
+            result = route.handler(message)
+            if inspect.isawaitable(result):
+                result = await result
+        except TwirpFault as fault:
+            call.error = fault.code
+            payload: dict[str, Any] = {"code": fault.code, "msg": fault.msg}
+            if fault.meta:
+                payload["meta"] = fault.meta
+            return web.Response(
+                status=_HTTP_STATUS.get(fault.code, 500),
+                text=json.dumps(payload),
+                content_type="application/json",
+            )
+        if request.content_type == "application/json":
+            return web.Response(
+                text=json_format.MessageToJson(result), content_type="application/json"
+            )
+        return web.Response(body=result.SerializeToString(), content_type="application/protobuf")
+
+    def _authenticate(self, request: web.Request) -> Claims:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise TwirpFault("unauthenticated", "missing bearer token")
+        try:
+            return api.TokenVerifier(self.api_key, self.api_secret).verify(header[7:])
+        except Exception as e:  # any JWT failure: bad signature, wrong issuer, expired
+            raise TwirpFault("unauthenticated", f"invalid token: {type(e).__name__}") from e
+
+    # ----- default handlers --------------------------------------------------------------
+
+    def _install_defaults(self) -> None:
+        sip = {
+            "CreateSIPInboundTrunk": (
+                api.CreateSIPInboundTrunkRequest,
+                api.SIPInboundTrunkInfo,
+                self._create_inbound,
+            ),
+            "UpdateSIPInboundTrunk": (
+                api.UpdateSIPInboundTrunkRequest,
+                api.SIPInboundTrunkInfo,
+                self._update_inbound,
+            ),
+            "ListSIPInboundTrunk": (
+                api.ListSIPInboundTrunkRequest,
+                api.ListSIPInboundTrunkResponse,
+                self._list_inbound,
+            ),
+            "CreateSIPOutboundTrunk": (
+                api.CreateSIPOutboundTrunkRequest,
+                api.SIPOutboundTrunkInfo,
+                self._create_outbound,
+            ),
+            "UpdateSIPOutboundTrunk": (
+                api.UpdateSIPOutboundTrunkRequest,
+                api.SIPOutboundTrunkInfo,
+                self._update_outbound,
+            ),
+            "ListSIPOutboundTrunk": (
+                api.ListSIPOutboundTrunkRequest,
+                api.ListSIPOutboundTrunkResponse,
+                self._list_outbound,
+            ),
+            "DeleteSIPTrunk": (api.DeleteSIPTrunkRequest, api.SIPTrunkInfo, self._delete_trunk),
+            "CreateSIPDispatchRule": (
+                api.CreateSIPDispatchRuleRequest,
+                api.SIPDispatchRuleInfo,
+                self._create_rule,
+            ),
+            "UpdateSIPDispatchRule": (
+                api.UpdateSIPDispatchRuleRequest,
+                api.SIPDispatchRuleInfo,
+                self._update_rule,
+            ),
+            "ListSIPDispatchRule": (
+                api.ListSIPDispatchRuleRequest,
+                api.ListSIPDispatchRuleResponse,
+                self._list_rules,
+            ),
+            "DeleteSIPDispatchRule": (
+                api.DeleteSIPDispatchRuleRequest,
+                api.SIPDispatchRuleInfo,
+                self._delete_rule,
+            ),
+        }
+        for name, (req, resp, handler) in sip.items():
+            self._routes[f"livekit.SIP/{name}"] = _Route(req, resp, handler, _sip_admin)
+        self._routes["livekit.SIP/CreateSIPParticipant"] = _Route(
+            api.CreateSIPParticipantRequest,
+            api.SIPParticipantInfo,
+            self._create_sip_participant,
+            _sip_call,
+        )
+        self._routes["livekit.SIP/TransferSIPParticipant"] = _Route(
+            api.TransferSIPParticipantRequest,
+            api.TransferSIPParticipantResponse,
+            self._transfer_sip_participant,
+            _sip_call_room_admin,
+        )
+        room = {
+            "CreateRoom": (api.CreateRoomRequest, api.Room, self._create_room, _room_create),
+            "ListRooms": (
+                api.ListRoomsRequest,
+                api.ListRoomsResponse,
+                self._list_rooms,
+                _room_list,
+            ),
+            "DeleteRoom": (
+                api.DeleteRoomRequest,
+                api.DeleteRoomResponse,
+                self._delete_room,
+                _room_create,
+            ),
+            "ListParticipants": (
+                api.ListParticipantsRequest,
+                api.ListParticipantsResponse,
+                self._list_participants,
+                _room_admin,
+            ),
+            "GetParticipant": (
+                api.RoomParticipantIdentity,
+                api.ParticipantInfo,
+                self._get_participant,
+                _room_admin,
+            ),
+            "RemoveParticipant": (
+                api.RoomParticipantIdentity,
+                api.RemoveParticipantResponse,
+                self._remove_participant,
+                _room_admin,
+            ),
+            "MoveParticipant": (
+                api.MoveParticipantRequest,
+                api.MoveParticipantResponse,
+                self._move_participant,
+                _room_admin,
+            ),
+            "UpdateParticipant": (
+                api.UpdateParticipantRequest,
+                api.ParticipantInfo,
+                self._update_participant,
+                _room_admin,
+            ),
+            "UpdateSubscriptions": (
+                api.UpdateSubscriptionsRequest,
+                api.UpdateSubscriptionsResponse,
+                self._update_subscriptions,
+                _room_admin,
+            ),
+        }
+        for name, (req, resp, handler, grant) in room.items():
+            self._routes[f"livekit.RoomService/{name}"] = _Route(req, resp, handler, grant)
+        dispatch = {
+            "CreateDispatch": (
+                api.CreateAgentDispatchRequest,
+                api.AgentDispatch,
+                self._create_dispatch,
+            ),
+            "DeleteDispatch": (
+                api.DeleteAgentDispatchRequest,
+                api.AgentDispatch,
+                self._delete_dispatch,
+            ),
+            "ListDispatch": (
+                api.ListAgentDispatchRequest,
+                api.ListAgentDispatchResponse,
+                self._list_dispatch,
+            ),
+        }
+        for name, (req, resp, handler) in dispatch.items():
+            self._routes[f"livekit.AgentDispatchService/{name}"] = _Route(
+                req, resp, handler, _room_admin
+            )
+
+    # ----- SIP: conflicts (LiveKit's rules) ----------------------------------------------
+
+    def _check_inbound(self, candidate: api.SIPInboundTrunkInfo) -> None:
+        others = [t for tid, t in self.inbound.items() if tid != candidate.sip_trunk_id]
+        seen: dict[tuple[str, str], api.SIPInboundTrunkInfo] = {}
+        for t in [*others, candidate]:
+            for number in list(t.numbers) or [""]:
+                for caller in [_norm(n) for n in t.allowed_numbers] or [""]:
+                    other = seen.get((number, caller))
+                    if other is not None and t is candidate and other is not candidate:
+                        numbers = json.dumps(list(t.numbers)) if t.numbers else "<any>"
+                        tail = (
+                            f"and AllowedNumber {caller!r}"
+                            if caller
+                            else "without AllowedNumbers set"
+                        )
+                        raise TwirpFault(
+                            self.CONFLICT_CODE,
+                            f"Conflicting inbound SIP Trunks: "
+                            f"{candidate.sip_trunk_id or '<new>'!r} and {other.sip_trunk_id!r}, "
+                            f"using the same number(s) {numbers} {tail}",
+                        )
+                    seen.setdefault((number, caller), t)
+
+    def _check_rule(self, candidate: api.SIPDispatchRuleInfo) -> None:
+        which = candidate.rule.WhichOneof("rule")
+        if which is None:
+            raise TwirpFault("invalid_argument", "Unsupported SIP Dispatch Rule: <nil>")
+        others = [r for rid, r in self.rules.items() if rid != candidate.sip_dispatch_rule_id]
+        seen: dict[tuple[str, str, str], api.SIPDispatchRuleInfo] = {}
+        for r in [*others, candidate]:
+            kind = r.rule.WhichOneof("rule")
+            pin = getattr(r.rule, kind).pin if kind else ""
+            for trunk in list(r.trunk_ids) or [""]:
+                for number in [_norm(n) for n in r.inbound_numbers] or [""]:
+                    other = seen.get((pin, trunk, number))
+                    if other is not None and r is candidate and other is not candidate:
+                        raise TwirpFault(
+                            self.CONFLICT_CODE,
+                            "Conflicting SIP Dispatch Rules: same Trunk+Number+PIN combination "
+                            f"for for {candidate.sip_dispatch_rule_id or '<new>'!r} and "
+                            f"{other.sip_dispatch_rule_id!r}",
+                        )
+                    seen.setdefault((pin, trunk, number), r)
+
+    @staticmethod
+    def _stamp(info: Any, created: Any | None = None) -> None:
+        now = int(time.time())
+        if created is not None:
+            info.created_at.CopyFrom(created)
+        else:
+            info.created_at.seconds = now
+        info.updated_at.seconds = now
+
+    # ----- SIP: trunks -------------------------------------------------------------------
+
+    def _create_inbound(self, req: api.CreateSIPInboundTrunkRequest) -> api.SIPInboundTrunkInfo:
+        info = api.SIPInboundTrunkInfo()
+        info.CopyFrom(req.trunk)
+        info.sip_trunk_id = ""
+        self._check_inbound(info)
+        info.sip_trunk_id = _new_id("ST_")
+        self._stamp(info)
+        self.inbound[info.sip_trunk_id] = info
+        return info
+
+    def _update_inbound(self, req: api.UpdateSIPInboundTrunkRequest) -> api.SIPInboundTrunkInfo:
+        current = self.inbound.get(req.sip_trunk_id)
+        if current is None:
+            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        info = api.SIPInboundTrunkInfo()
+        action = req.WhichOneof("action")
+        if action == "replace":
+            info.CopyFrom(req.replace)
+        elif action == "update":
+            info.CopyFrom(current)
+            _apply_partial(info, req.update)
+        else:
+            raise TwirpFault("invalid_argument", "missing or unsupported action")
+        info.sip_trunk_id = current.sip_trunk_id
+        self._stamp(info, current.created_at)
+        self._check_inbound(info)
+        self.inbound[info.sip_trunk_id] = info
+        return info
+
+    def _create_outbound(self, req: api.CreateSIPOutboundTrunkRequest) -> api.SIPOutboundTrunkInfo:
+        info = api.SIPOutboundTrunkInfo()
+        info.CopyFrom(req.trunk)
+        if not info.address:
+            raise TwirpFault("invalid_argument", "no trunk address specified")
+        info.sip_trunk_id = _new_id("ST_")
+        self._stamp(info)
+        self.outbound[info.sip_trunk_id] = info
+        return info
+
+    def _update_outbound(self, req: api.UpdateSIPOutboundTrunkRequest) -> api.SIPOutboundTrunkInfo:
+        current = self.outbound.get(req.sip_trunk_id)
+        if current is None:
+            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        info = api.SIPOutboundTrunkInfo()
+        action = req.WhichOneof("action")
+        if action == "replace":
+            info.CopyFrom(req.replace)
+        elif action == "update":
+            info.CopyFrom(current)
+            _apply_partial(info, req.update)
+        else:
+            raise TwirpFault("invalid_argument", "missing or unsupported action")
+        info.sip_trunk_id = current.sip_trunk_id
+        self._stamp(info, current.created_at)
+        self.outbound[info.sip_trunk_id] = info
+        return info
+
+    @staticmethod
+    def _page(items: list[Any], id_field: str, page: Any) -> list[Any]:
+        items = sorted(items, key=lambda i: getattr(i, id_field))
+        if page.after_id:
+            items = [i for i in items if getattr(i, id_field) > page.after_id]
+        return items[: page.limit] if page.limit else items
+
+    def _list_inbound(self, req: api.ListSIPInboundTrunkRequest) -> api.ListSIPInboundTrunkResponse:
+        items = [
+            t
+            for t in self.inbound.values()
+            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
+            and (not req.numbers or set(req.numbers) & set(t.numbers))
+        ]
+        return api.ListSIPInboundTrunkResponse(items=self._page(items, "sip_trunk_id", req.page))
+
+    def _list_outbound(
+        self, req: api.ListSIPOutboundTrunkRequest
+    ) -> api.ListSIPOutboundTrunkResponse:
+        items = [
+            t
+            for t in self.outbound.values()
+            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
+            and (not req.numbers or set(req.numbers) & set(t.numbers))
+        ]
+        return api.ListSIPOutboundTrunkResponse(items=self._page(items, "sip_trunk_id", req.page))
+
+    def _delete_trunk(self, req: api.DeleteSIPTrunkRequest) -> api.SIPTrunkInfo:
+        found = self.inbound.pop(req.sip_trunk_id, None) or self.outbound.pop(
+            req.sip_trunk_id, None
+        )
+        if found is None:
+            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        return api.SIPTrunkInfo(sip_trunk_id=found.sip_trunk_id, name=found.name)
+
+    # ----- SIP: dispatch rules -----------------------------------------------------------
+
+    def _create_rule(self, req: api.CreateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
+        info = api.SIPDispatchRuleInfo()
+        if req.HasField("dispatch_rule"):
+            info.CopyFrom(req.dispatch_rule)
+        else:  # legacy top-level fields, as LiveKit still accepts
+            info.rule.CopyFrom(req.rule)
+            info.trunk_ids.extend(req.trunk_ids)
+            info.inbound_numbers.extend(req.inbound_numbers)
+            info.hide_phone_number = req.hide_phone_number
+            info.name, info.metadata = req.name, req.metadata
+            info.attributes.update(req.attributes)
+            info.room_preset = req.room_preset
+            if req.HasField("room_config"):
+                info.room_config.CopyFrom(req.room_config)
+        info.sip_dispatch_rule_id = ""
+        self._check_rule(info)
+        info.sip_dispatch_rule_id = _new_id("SDR_")
+        self._stamp(info)
+        self.rules[info.sip_dispatch_rule_id] = info
+        return info
+
+    def _update_rule(self, req: api.UpdateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
+        current = self.rules.get(req.sip_dispatch_rule_id)
+        if current is None:
+            raise TwirpFault(
+                "not_found", f"SIP dispatch rule {req.sip_dispatch_rule_id!r} not found"
+            )
+        info = api.SIPDispatchRuleInfo()
+        action = req.WhichOneof("action")
+        if action == "replace":
+            info.CopyFrom(req.replace)
+        elif action == "update":
+            info.CopyFrom(current)
+            _apply_partial(info, req.update)
+        else:
+            raise TwirpFault("invalid_argument", "missing or unsupported action")
+        info.sip_dispatch_rule_id = current.sip_dispatch_rule_id
+        self._stamp(info, current.created_at)
+        self._check_rule(info)
+        self.rules[info.sip_dispatch_rule_id] = info
+        return info
+
+    def _list_rules(self, req: api.ListSIPDispatchRuleRequest) -> api.ListSIPDispatchRuleResponse:
+        items = [
+            r
+            for r in self.rules.values()
+            if (not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids)
+            and (not req.trunk_ids or set(req.trunk_ids) & set(r.trunk_ids) or not r.trunk_ids)
+        ]
+        return api.ListSIPDispatchRuleResponse(
+            items=self._page(items, "sip_dispatch_rule_id", req.page)
+        )
+
+    def _delete_rule(self, req: api.DeleteSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
+        found = self.rules.pop(req.sip_dispatch_rule_id, None)
+        if found is None:
+            raise TwirpFault(
+                "not_found", f"SIP dispatch rule {req.sip_dispatch_rule_id!r} not found"
+            )
+        return found
+
+    # ----- SIP participants --------------------------------------------------------------
+
+    def _create_sip_participant(
+        self, req: api.CreateSIPParticipantRequest
+    ) -> api.SIPParticipantInfo:
+        if req.sip_trunk_id and req.sip_trunk_id not in self.outbound:
+            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        identity = req.participant_identity or f"sip_{req.sip_call_to}"
+        p = self.add_participant(
+            req.room_name,
+            identity,
+            kind=api.ParticipantInfo.Kind.SIP,
+            attributes=dict(req.participant_attributes),
+        )
+        return api.SIPParticipantInfo(
+            participant_id=p.sid,
+            participant_identity=identity,
+            room_name=req.room_name,
+            sip_call_id=_new_id("SCL_"),
+        )
+
+    def _transfer_sip_participant(
+        self, req: api.TransferSIPParticipantRequest
+    ) -> api.TransferSIPParticipantResponse:
+        self._participant(req.room_name, req.participant_identity)
+        return api.TransferSIPParticipantResponse(
+            transfer_id=_new_id("STR_"), status=api.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
+        )
+
+    # ----- rooms and participants --------------------------------------------------------
+
+    def _participant(self, room: str, identity: str) -> api.ParticipantInfo:
+        p = self.participants.get(room, {}).get(identity)
+        if p is None:
+            raise TwirpFault("not_found", "participant not found")
+        return p
+
+    def _create_room(self, req: api.CreateRoomRequest) -> api.Room:
+        return self.rooms.setdefault(
+            req.name, api.Room(name=req.name, sid=_new_id("RM_"), metadata=req.metadata)
+        )
+
+    def _list_rooms(self, req: api.ListRoomsRequest) -> api.ListRoomsResponse:
+        names = set(req.names)
+        return api.ListRoomsResponse(
+            rooms=[r for n, r in self.rooms.items() if not names or n in names]
+        )
+
+    def _delete_room(self, req: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
+        if self.rooms.pop(req.room, None) is None:
+            raise TwirpFault("not_found", "requested room does not exist")
+        self.participants.pop(req.room, None)
+        return api.DeleteRoomResponse()
+
+    def _list_participants(self, req: api.ListParticipantsRequest) -> api.ListParticipantsResponse:
+        return api.ListParticipantsResponse(
+            participants=list(self.participants.get(req.room, {}).values())
+        )
+
+    def _get_participant(self, req: api.RoomParticipantIdentity) -> api.ParticipantInfo:
+        return self._participant(req.room, req.identity)
+
+    def _remove_participant(
+        self, req: api.RoomParticipantIdentity
+    ) -> api.RemoveParticipantResponse:
+        self._participant(req.room, req.identity)
+        del self.participants[req.room][req.identity]
+        return api.RemoveParticipantResponse()
+
+    def _move_participant(self, req: api.MoveParticipantRequest) -> api.MoveParticipantResponse:
+        p = self._participant(req.room, req.identity)
+        if req.destination_room not in self.rooms:
+            raise TwirpFault("not_found", "destination room does not exist")
+        del self.participants[req.room][req.identity]
+        self.participants.setdefault(req.destination_room, {})[req.identity] = p
+        return api.MoveParticipantResponse()
+
+    def _update_participant(self, req: api.UpdateParticipantRequest) -> api.ParticipantInfo:
+        p = self._participant(req.room, req.identity)
+        if req.metadata:
+            p.metadata = req.metadata
+        if req.name:
+            p.name = req.name
+        p.attributes.update(req.attributes)
+        return p
+
+    def _update_subscriptions(
+        self, req: api.UpdateSubscriptionsRequest
+    ) -> api.UpdateSubscriptionsResponse:
+        self._participant(req.room, req.identity)
+        return api.UpdateSubscriptionsResponse()
+
+    # ----- agent dispatch ----------------------------------------------------------------
+
+    def _create_dispatch(self, req: api.CreateAgentDispatchRequest) -> api.AgentDispatch:
+        d = api.AgentDispatch(
+            id=_new_id("AD_"), agent_name=req.agent_name, room=req.room, metadata=req.metadata
+        )
+        self.dispatches[d.id] = d
+        return d
+
+    def _delete_dispatch(self, req: api.DeleteAgentDispatchRequest) -> api.AgentDispatch:
+        d = self.dispatches.get(req.dispatch_id)
+        if d is None or d.room != req.room:
+            raise TwirpFault("not_found", "dispatch not found")
+        del self.dispatches[req.dispatch_id]
+        return d
+
+    def _list_dispatch(self, req: api.ListAgentDispatchRequest) -> api.ListAgentDispatchResponse:
+        return api.ListAgentDispatchResponse(
+            agent_dispatches=[
+                d
+                for d in self.dispatches.values()
+                if d.room == req.room and (not req.dispatch_id or d.id == req.dispatch_id)
+            ]
+        )
+
+
+@pytest_asyncio.fixture
+async def livekit_server() -> AsyncIterator[LiveKitEmulator]:
+    """A running emulator with the default test key/secret; see `LiveKitEmulator`."""
+    async with LiveKitEmulator() as server:
+        yield server
+
+
+__all__ = [
+    "DEFAULT_KEY",
+    "DEFAULT_SECRET",
+    "LiveKitEmulator",
+    "RecordedCall",
+    "TwirpFault",
+    "livekit_server",
+]
