@@ -108,6 +108,8 @@ class CallLifecycle:
         self.session.on("user_state_changed", self._on_user_state)
         self.session.on("close", self._on_close)
         self._watch_fallbacks(providers)
+        if providers.realtime is not None:
+            providers.realtime.on_exhausted = self.greeting_to_pipeline
         self._timers.append(asyncio.create_task(self._max_duration(), name="max-call-duration"))
 
     # --- transcript --------------------------------------------------------------------------
@@ -186,6 +188,25 @@ class CallLifecycle:
             )
 
         return record
+
+    def greeting_to_pipeline(self, error: llm.RealtimeModelError) -> None:
+        """Every realtime model failed: the greeting agent continues on the pipeline."""
+        from callcenter.handoff import spoken_history
+
+        state = self.state
+        state.deps.greeting_model = None
+        state.provider_switches.append(
+            ProviderSwitch(
+                kind="greeting_to_pipeline", from_provider="realtime", to_provider="pipeline",
+                reason=type(error.error).__name__,
+            )
+        )
+        logger.warning("realtime models down, greeting continues on the pipeline",
+                       extra={"call_id": state.call.call_id})
+        if isinstance(self.session.current_agent, GreetingAgent):
+            self.session.update_agent(
+                GreetingAgent(state, chat_ctx=spoken_history(self.session), resumed=True)
+            )
 
     # --- end of call ------------------------------------------------------------------------
     def _on_close(self, ev: CloseEvent) -> None:

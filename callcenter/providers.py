@@ -27,6 +27,7 @@ from livekit.agents.types import APIConnectOptions
 
 from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
+from callcenter.realtime_fallback import GreetingRealtimeChain
 
 logger = logging.getLogger("callcenter.providers")
 
@@ -39,7 +40,7 @@ class Providers:
     """Pipeline LLM chain (ends in the degraded mode)."""
     stt: stt.STT | None
     tts: tts.TTS | None
-    realtime: llm.RealtimeModel | None
+    realtime: GreetingRealtimeChain | None
     """The greeting agent's model; None means the greeting agent uses `llm` too."""
     degraded_only: bool
     """True when no provider is configured: everything is the degraded mode."""
@@ -119,7 +120,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
         )
     )
 
-    realtime = llm.RealtimeModelFallbackAdapter(
+    realtime = GreetingRealtimeChain(
         [
             openai.realtime.RealtimeModel(
                 model=model, voice=settings.openai_realtime_voice, api_key=key, base_url=base

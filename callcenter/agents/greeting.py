@@ -20,7 +20,11 @@ class GreetingAgent(CallAgent):
     phase = Phase.GREETING
     prompt = "greeting"
 
-    def __init__(self, state: CallState, *, chat_ctx: llm.ChatContext | None = None) -> None:
+    def __init__(
+        self, state: CallState, *, chat_ctx: llm.ChatContext | None = None, resumed: bool = False
+    ) -> None:
+        self.resumed = resumed
+        """True when rebuilt mid-conversation (realtime → pipeline): do not greet again."""
         model = state.deps.greeting_model
         # None means "no realtime model for this call": use the session's pipeline LLM
         super().__init__(state, chat_ctx=chat_ctx, llm_model=model if model else NOT_GIVEN)
@@ -36,7 +40,11 @@ class GreetingAgent(CallAgent):
         return {**super().prompt_facts(), "caller_context": context}
 
     async def on_enter(self) -> None:
-        if self.state.phase_history:
+        if self.resumed:
+            self.session.generate_reply(
+                instructions="Apologise briefly for the pause and continue where you left off."
+            )
+        elif self.state.phase_history:
             self.session.generate_reply()
         else:
             self.session.generate_reply(

@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The LiveKit worker for the contact-center agent.
+#   docker build -t callcenter .
+#   docker run --env-file .env callcenter          # runs `callcenter start`
+
+# ---- build: resolve the locked environment with uv -------------------------------------
+FROM python:3.11-slim AS build
+COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+# 1) dependencies only (cached while uv.lock is unchanged)
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project
+# 2) the project itself
+COPY callcenter ./callcenter
+COPY prompts ./prompts
+COPY dispatch_rules ./dispatch_rules
+COPY scripts ./scripts
+COPY alembic.ini ./
+RUN uv sync --locked --no-dev
+# 3) model files at build time, not on the first call (Silero VAD, noise cancellation)
+RUN .venv/bin/callcenter download-files
+
+# ---- runtime: the environment and code only, as a non-root user ----------------------
+FROM python:3.11-slim AS runtime
+RUN useradd --create-home --uid 10001 agent
+WORKDIR /app
+COPY --from=build --chown=agent:agent /app /app
+ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1
+USER agent
+# The SQLite default lives in /app/var; production sets DATABASE_URL to PostgreSQL.
+RUN mkdir -p /app/var
+CMD ["callcenter", "start"]
