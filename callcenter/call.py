@@ -19,6 +19,7 @@ from typing import Any
 
 from livekit.agents import AgentSession, llm, room_io
 from livekit.agents import vad as vad_mod
+from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice.events import (
     CloseEvent,
     ConversationItemAddedEvent,
@@ -74,9 +75,9 @@ def build_session(
     return AgentSession[CallState](
         userdata=state,
         llm=providers.llm,
-        stt=providers.stt or None,
-        tts=providers.tts or None,
-        vad=vad,
+        stt=providers.stt if providers.stt is not None else NOT_GIVEN,
+        tts=providers.tts if providers.tts is not None else NOT_GIVEN,
+        vad=vad if vad is not None else NOT_GIVEN,
         user_away_timeout=settings.inactivity_timeout_s,
         max_tool_steps=4,
         turn_handling={
@@ -179,8 +180,12 @@ class CallLifecycle:
             if ev.available:
                 return
             self.state.provider_switches.append(
-                ProviderSwitch(kind=kind, from_provider=label, to_provider="next in chain",
-                               reason="unavailable")
+                ProviderSwitch(
+                    kind=kind,
+                    from_provider=label,
+                    to_provider="next in chain",
+                    reason="unavailable",
+                )
             )
             logger.warning(
                 "provider unavailable, falling back",
@@ -197,12 +202,16 @@ class CallLifecycle:
         state.deps.greeting_model = None
         state.provider_switches.append(
             ProviderSwitch(
-                kind="greeting_to_pipeline", from_provider="realtime", to_provider="pipeline",
+                kind="greeting_to_pipeline",
+                from_provider="realtime",
+                to_provider="pipeline",
                 reason=type(error.error).__name__,
             )
         )
-        logger.warning("realtime models down, greeting continues on the pipeline",
-                       extra={"call_id": state.call.call_id})
+        logger.warning(
+            "realtime models down, greeting continues on the pipeline",
+            extra={"call_id": state.call.call_id},
+        )
         if isinstance(self.session.current_agent, GreetingAgent):
             self.session.update_agent(
                 GreetingAgent(state, chat_ctx=spoken_history(self.session), resumed=True)

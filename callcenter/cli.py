@@ -1,9 +1,9 @@
 """`callcenter`: one command for everything a person runs.
 
-    callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
-    callcenter demo-data [--json]
-    callcenter supervisors list|add|update|remove|hours ...
-    callcenter start | dev | download-files      (the LiveKit worker)
+callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
+callcenter demo-data [--json]
+callcenter supervisors list|add|update|remove|hours ...
+callcenter start | dev | download-files      (the LiveKit worker)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from callcenter.config import ConfigError, load_settings
 
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 def _demo_data(as_json: bool) -> int:
     from callcenter.data.seed import DEMO_CUSTOMERS
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": c.full_name,
             "phones": list(c.phones),
@@ -68,7 +69,10 @@ def _demo_data(as_json: bool) -> int:
     print("Demo customers (call as them with: callcenter console --caller PHONE)\n")
     for row in rows:
         print(f"{row['name']}  phone {', '.join(row['phones'])}")
-        print(f"  verify with ZIP {row['zip']}, last four {row['account_last_four']}, PIN {row['pin']}")
+        print(
+            f"  verify with ZIP {row['zip']}, last four {row['account_last_four']}, "
+            f"PIN {row['pin']}"
+        )
         print("  orders:   " + ", ".join(f"{o['number']} ({o['status']})" for o in row["orders"]))
         print("  invoices: " + ", ".join(f"{i['number']} ({i['status']})" for i in row["invoices"]))
         print()
@@ -102,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             return main_console(
                 settings,
                 ConsoleOptions(
-                    caller=args.caller, script=args.script, json_output=args.json,
+                    caller=args.caller,
+                    script=args.script,
+                    json_output=args.json,
                     verbose=args.verbose,
                 ),
             )

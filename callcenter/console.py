@@ -30,8 +30,8 @@ from typing import Any, TextIO
 from livekit import rtc
 from livekit.agents import AgentSession, RunResult
 from livekit.agents.beta.workflows import GetDtmfTask
-from livekit.agents.testing import fake_job_context
 from livekit.agents.llm import ChatMessage
+from livekit.agents.testing import fake_job_context
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
 from callcenter.call import start_call
@@ -136,7 +136,9 @@ def _validate_script(path: Path) -> None:
         parse_line(line, line_no=number)
 
 
-async def _send_dtmf(room: rtc.Room, session: AgentSession[CallState], digits: str) -> RunResult[Any] | None:
+async def _send_dtmf(
+    room: rtc.Room, session: AgentSession[CallState], digits: str
+) -> RunResult[Any] | None:
     """Deliver keyed digits the way a phone call does."""
     if isinstance(session.current_agent, GetDtmfTask):
         for index, digit in enumerate(digits):
@@ -146,11 +148,15 @@ async def _send_dtmf(room: rtc.Room, session: AgentSession[CallState], digits: s
     return session.run(user_input=f"{KEYPAD_PREFIX} {digits}")
 
 
-async def run_console(settings: Settings, options: ConsoleOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+async def run_console(
+    settings: Settings, options: ConsoleOptions, out: TextIO = sys.stdout
+) -> dict[str, Any]:
     """Run one simulated call; returns the final call record as a dict."""
     if options.script is not None:
         _validate_script(options.script)
-    caller = to_e164(options.caller, default_region=settings.default_region) if options.caller else None
+    caller = (
+        to_e164(options.caller, default_region=settings.default_region) if options.caller else None
+    )
     printer = Printer(out, verbose=options.verbose, quiet=options.json_output)
 
     db = await Database.open(settings.database_url)
@@ -183,12 +189,21 @@ async def run_console(settings: Settings, options: ConsoleOptions, out: TextIO =
 
 
 async def _start(
-    settings: Settings, db: Database, escalation: Any, call: CallInfo, providers: Any,
+    settings: Settings,
+    db: Database,
+    escalation: Any,
+    call: CallInfo,
+    providers: Any,
     printer: Printer,
 ) -> Any:
     return await start_call(
-        settings=settings, db=db, escalation=escalation, call=call, providers=providers,
-        vad=None, before_start=printer.attach,
+        settings=settings,
+        db=db,
+        escalation=escalation,
+        call=call,
+        providers=providers,
+        vad=None,
+        before_start=printer.attach,
     )
 
 
@@ -201,7 +216,7 @@ async def _converse(
 ) -> None:
     await _drain(session, printer)
     async for number, raw in _lines(options):
-        if lifecycle.closed.is_set() or session._closing:  # noqa: SLF001 - no public flag
+        if lifecycle.closed.is_set() or session._closing:
             break
         try:
             parsed = parse_line(raw, line_no=number)
@@ -221,7 +236,9 @@ async def _converse(
             await session.aclose()
             break
         result = (
-            await _send_dtmf(room, session, payload) if kind == "dtmf" else session.run(user_input=payload)
+            await _send_dtmf(room, session, payload)
+            if kind == "dtmf"
+            else session.run(user_input=payload)
         )
         if result is not None:
             try:
@@ -236,12 +253,12 @@ async def _drain(session: AgentSession[CallState], printer: Printer, timeout: fl
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     await asyncio.sleep(0.05)
-    while loop.time() < deadline and not session._closing:  # noqa: SLF001 - no public flag
+    while loop.time() < deadline and not session._closing:
         collecting = isinstance(session.current_agent, GetDtmfTask)
         if not collecting and session.agent_state in ("listening", "idle"):
             break
         await asyncio.sleep(0.02)
-    if not session._closing:  # noqa: SLF001
+    if not session._closing:
         printer.handoffs(session)
 
 
@@ -253,13 +270,19 @@ def _console_vad(settings: Settings) -> Any:
     return silero.VAD.load()
 
 
-def main_console(settings: Settings, options: ConsoleOptions, *, printer: Callable[[str], None] = print) -> int:
+def main_console(
+    settings: Settings, options: ConsoleOptions, *, printer: Callable[[str], None] = print
+) -> int:
     record = asyncio.run(run_console(settings, options))
     if options.json_output:
         printer(json.dumps(record, indent=2, default=str))
     else:
         printer(
             f"call ended: {record.get('outcome')}"
-            + (f", transferred to {record['transferred_to']}" if record.get("transferred_to") else "")
+            + (
+                f", transferred to {record['transferred_to']}"
+                if record.get("transferred_to")
+                else ""
+            )
         )
     return 0

@@ -242,13 +242,13 @@ class _Policy:
             return Decision(text="Please key your PIN on the keypad.")
 
         keyed = text.startswith(KEYPAD_PREFIX)
-        if (keyed and text.removeprefix(KEYPAD_PREFIX).strip() == "0") or (
+        wants_person = (keyed and text.removeprefix(KEYPAD_PREFIX).strip() == "0") or (
             not keyed and _HUMAN.search(text)
-        ):
-            if "transfer_to_human" in self.tools:
-                return Decision(
-                    tool="transfer_to_human", arguments={"reason": "caller asked for a person"}
-                )
+        )
+        if wants_person and "transfer_to_human" in self.tools:
+            return Decision(
+                tool="transfer_to_human", arguments={"reason": "caller asked for a person"}
+            )
         if _CALLBACK.search(text) and "request_callback" in self.tools:
             return Decision(
                 tool="request_callback",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import string
 from pathlib import Path
+from typing import Any
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -33,7 +34,7 @@ def placeholders(name: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(load(name)) if field}
 
 
-def render(name: str, *, caller_facing: bool = True, **facts: object) -> str:
+def render(name: str, *, caller_facing: bool = True, **facts: Any) -> str:
     """Render `prompts/<name>.md`; raises `PromptError` on a missing fact.
 
     Caller-facing prompts are prefixed with `prompts/_voice_rules.md` (the persona and

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from livekit.agents import llm, stt, tts
 from livekit.agents import vad as vad_mod
-from livekit.agents.types import APIConnectOptions
+from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
@@ -46,6 +46,15 @@ class Providers:
     """True when no provider is configured: everything is the degraded mode."""
 
 
+DEEPGRAM_DEFAULT_URL = "https://api.deepgram.com/v1/listen"
+"""The Deepgram plugin's own default endpoint (its `base_url` takes no NOT_GIVEN)."""
+
+
+def _url(value: str | None) -> NotGivenOr[str]:
+    """An endpoint override, or NOT_GIVEN so the plugin keeps its own default."""
+    return value if value else NOT_GIVEN
+
+
 def connect_options(settings: Settings) -> APIConnectOptions:
     """Per-attempt budget for provider requests (retries are the fallback chain's job)."""
     return APIConnectOptions(max_retry=0, timeout=settings.provider_timeout_s, retry_interval=0.1)
@@ -65,8 +74,8 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
 
     assert settings.openai_api_key is not None
     key = settings.openai_api_key.get_secret_value()
-    base = settings.openai_base_url
-    fallback_base = settings.openai_fallback_base_url or base
+    base = _url(settings.openai_base_url)
+    fallback_base = _url(settings.openai_fallback_base_url or settings.openai_base_url)
 
     pipeline_llm = llm.FallbackAdapter(
         [
@@ -89,7 +98,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
             deepgram.STT(
                 model=settings.deepgram_model,
                 api_key=settings.deepgram_api_key.get_secret_value(),
-                base_url=settings.deepgram_base_url or "https://api.deepgram.com/v1/listen",
+                base_url=settings.deepgram_base_url or DEEPGRAM_DEFAULT_URL,
             )
         )
     if vad is None:
@@ -104,18 +113,19 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
     if settings.elevenlabs_api_key is not None:
         from livekit.plugins import elevenlabs
 
-        kwargs = {"base_url": settings.elevenlabs_base_url} if settings.elevenlabs_base_url else {}
         tts_chain.append(
             elevenlabs.TTS(
                 voice_id=settings.elevenlabs_voice_id,
                 model=settings.elevenlabs_model,
                 api_key=settings.elevenlabs_api_key.get_secret_value(),
-                **kwargs,
+                base_url=_url(settings.elevenlabs_base_url),
             )
         )
     tts_chain.append(
         openai.TTS(
-            model=settings.openai_tts_model, voice=settings.openai_tts_voice, api_key=key,
+            model=settings.openai_tts_model,
+            voice=settings.openai_tts_voice,
+            api_key=key,
             base_url=base,
         )
     )

@@ -46,9 +46,9 @@ def digit_groups(text: str) -> list[str]:
     for token in _TOKEN.findall(text.lower()):
         if token.isdigit():
             current += token
-        elif token in _DIGIT_WORDS and token not in {"o", "to", "too", "for", "ate"}:
-            current += _DIGIT_WORDS[token]
-        elif token in {"to", "too", "for", "ate", "o"} and current:
+        elif (token in _DIGIT_WORDS and token not in {"o", "to", "too", "for", "ate"}) or (
+            token in {"to", "too", "for", "ate", "o"} and current
+        ):
             current += _DIGIT_WORDS[token]
         else:
             if current:

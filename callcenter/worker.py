@@ -53,7 +53,9 @@ def _room_options(settings: Settings) -> room_io.RoomOptions:
     if settings.noise_cancellation:
         from livekit.plugins import noise_cancellation
 
-        audio_input = room_io.AudioInputOptions(noise_cancellation=noise_cancellation.BVCTelephony())
+        audio_input = room_io.AudioInputOptions(
+            noise_cancellation=noise_cancellation.BVCTelephony()
+        )
     return room_io.RoomOptions(
         audio_input=audio_input,
         participant_kinds=[
@@ -70,7 +72,10 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.log_context_fields = {"room": ctx.room.name}
     await ctx.connect()
     participant = await ctx.wait_for_participant(
-        kind=[rtc.ParticipantKind.PARTICIPANT_KIND_SIP, rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD]
+        kind=[
+            rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+            rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+        ]
     )
     call = CallInfo.from_participant(
         participant, room_name=ctx.room.name, default_region=settings.default_region
@@ -81,7 +86,7 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(db.close)
     vad = ctx.proc.userdata.get("vad")
     providers = build_providers(settings, vad=vad)
-    session, state, lifecycle = await start_call(
+    session, _state, lifecycle = await start_call(
         settings=settings,
         db=db,
         escalation=build_escalation(settings, db),

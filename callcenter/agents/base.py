@@ -34,7 +34,7 @@ class CallAgent(Agent):
     ) -> None:
         self.state = state
         super().__init__(
-            instructions=prompts.render(self.prompt, **self.prompt_facts()),
+            instructions=prompts.render(self.prompt, caller_facing=True, **self.prompt_facts()),
             chat_ctx=chat_ctx,
             tools=[*SHARED_TOOLS, end_call_tool()],
             llm=llm_model,

@@ -28,7 +28,9 @@ def describe_order(order: OrderView, *, brief: bool = False, with_number: bool =
     head = f"Order {order.order_number}, " if with_number else ""
     placed = f"placed {spoken_date(order.placed_at)}"
     if brief:
-        return f"{head}{placed}, is {_words(order.status)}, total {format_cents(order.total_cents)}."
+        return (
+            f"{head}{placed}, is {_words(order.status)}, total {format_cents(order.total_cents)}."
+        )
     items = ", ".join(
         f"{i.quantity} {i.description}" if i.quantity > 1 else i.description for i in order.items
     )
@@ -85,7 +87,8 @@ def describe_return(outcome: ReturnOutcome) -> str:
         )
     if outcome.result == "not_found":
         return f"No order {number} was found on this caller's account."
-    return f"Order {number} is {_words(outcome.status or 'not delivered')}, so it cannot be returned yet."
+    status = _words(outcome.status or "not delivered")
+    return f"Order {number} is {status}, so it cannot be returned yet."
 
 
 def describe_invoice(invoice: InvoiceView, *, with_lines: bool = False) -> str:

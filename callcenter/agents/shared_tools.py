@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from livekit.agents import RunContext, function_tool
+from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.beta.tools import EndCallTool
 from livekit.agents.llm import Toolset
 from pydantic import Field
@@ -69,5 +69,5 @@ def end_call_tool() -> EndCallTool:
     )
 
 
-SHARED_TOOLS = [transfer_to_human, request_callback]
+SHARED_TOOLS: list[llm.Tool | llm.Toolset] = [transfer_to_human, request_callback]
 """Escalation and callback: in every agent's and task's tool list."""

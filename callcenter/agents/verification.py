@@ -14,6 +14,7 @@ from typing import Annotated
 
 from livekit.agents import AgentTask, RunContext, function_tool, llm
 from livekit.agents.beta.workflows import GetDtmfTask
+from livekit.agents.types import NOT_GIVEN
 from pydantic import Field
 
 from callcenter import prompts
@@ -46,7 +47,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
                 company=settings.company_name,
                 max_attempts=settings.verification_max_attempts,
             ),
-            chat_ctx=chat_ctx,
+            chat_ctx=chat_ctx if chat_ctx is not None else NOT_GIVEN,
             tools=list(SHARED_TOOLS),
         )
 

@@ -29,7 +29,7 @@ def to_e164(raw: str, *, default_region: str = "US") -> str:
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhoneNumber(f"{raw!r} is not a phone number ({exc})") from exc
     if not phonenumbers.is_valid_number(parsed):
-        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+        region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
         raise InvalidPhoneNumber(
             f"{raw!r} is not a valid number (parsed country: {region}, +{parsed.country_code})"
         )
