@@ -42,6 +42,7 @@ from callcenter.state import (
     ProviderSwitch,
 )
 from callcenter.telephony.sip import CallInfo
+from callcenter.turn_taking import telephony_turn_handling
 
 logger = logging.getLogger("callcenter.call")
 
@@ -80,14 +81,7 @@ def build_session(
         vad=vad if vad is not None else NOT_GIVEN,
         user_away_timeout=settings.inactivity_timeout_s,
         max_tool_steps=4,
-        turn_handling={
-            # Deepgram's streaming endpointing decides end of turn on the phone (no
-            # turn-detector model to download); text-only sessions take turns manually
-            "turn_detection": "stt" if providers.stt is not None else "manual",
-            # telephony: callers pause mid-sentence less than they trail off; answer fast
-            "endpointing": {"min_delay": 0.3, "max_delay": 2.0},
-            "preemptive_generation": {"enabled": True},
-        },
+        turn_handling=telephony_turn_handling(has_stt=providers.stt is not None),
     )
 
 
