@@ -56,7 +56,7 @@ ALLOWED_TRANSITIONS: Final[dict[Phase, frozenset[Phase]]] = {
     Phase.BILLING: frozenset({Phase.ORDERS, Phase.WRAP_UP, Phase.ESCALATION, Phase.ENDED}),
     Phase.WRAP_UP: frozenset({Phase.GREETING, Phase.ESCALATION, Phase.ENDED}),
     # a failed transfer goes back to wherever the caller was
-    Phase.ESCALATION: _LIVE_PHASES - {Phase.ESCALATION, Phase.VERIFICATION},
+    Phase.ESCALATION: (_LIVE_PHASES - {Phase.ESCALATION, Phase.VERIFICATION}) | {Phase.ENDED},
     Phase.ENDED: frozenset(),
 }
 

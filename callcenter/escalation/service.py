@@ -16,6 +16,9 @@ class EscalationService(Protocol):
     Implementations record every attempt on `CallState.transfer_attempts`, move the
     phase to ESCALATION and back (or to ENDED when the supervisor took the call), and
     never leave the caller on hold without an outcome.
+
+    The production implementation is `callcenter.escalation.manager.EscalationManager`
+    (built with `build_escalation(settings, db)`); see docs/escalation.md for the paths.
     """
 
     async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> str: ...

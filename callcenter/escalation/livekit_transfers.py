@@ -1,0 +1,270 @@
+"""Every LiveKit server API call a transfer makes, in one small class.
+
+`LiveKitTransfers` wraps `livekit.api.LiveKitAPI` (Twirp): dial a supervisor
+(CreateSIPParticipant, waiting for the answer), move them into the caller's room
+(MoveParticipant, LiveKit Cloud only), control who hears whom in one room
+(GetParticipant + UpdateSubscriptions, for self-hosted LiveKit), hang up a leg
+(RemoveParticipant), drop a consult room (DeleteRoom) and cold-transfer the caller
+(TransferSIPParticipant, SIP REFER).
+
+Failures come back as `TransferFailed` carrying a `TransferOutcome`: the SIP status
+LiveKit puts in the error metadata (`sip_status_code`) or the REFER outcome decides
+busy / no answer / declined / failed. Tests drive this class against the Twirp
+emulator in `tests/support/livekit_server.py` with the real client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from livekit import api
+from livekit.protocol.models import TrackType
+from livekit.protocol.sip import SIPTransferReason, SIPTransferStatus
+
+from callcenter.state import TransferOutcome
+from callcenter.telephony.numbers import mask
+
+log = logging.getLogger("callcenter.escalation")
+
+NO_ANSWER_CODES = frozenset({408, 480, 487})
+"""Request timeout, temporarily unavailable, request terminated (ring timeout)."""
+BUSY_CODES = frozenset({486, 600})
+DECLINED_CODES = frozenset({603, 403})
+
+
+class TransferFailed(Exception):
+    """A transfer step failed; `outcome` says how, `detail` is safe to record (no PII)."""
+
+    def __init__(self, outcome: TransferOutcome, detail: str, *, sip_status: int | None = None):
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+        self.sip_status = sip_status
+
+
+def outcome_for_sip_status(code: int | None) -> TransferOutcome:
+    """Map a SIP final response code to what happened from the caller's point of view."""
+    if code is None:
+        return TransferOutcome.FAILED
+    if code in NO_ANSWER_CODES:
+        return TransferOutcome.NO_ANSWER
+    if code in BUSY_CODES:
+        return TransferOutcome.BUSY
+    if code in DECLINED_CODES:
+        return TransferOutcome.DECLINED
+    return TransferOutcome.FAILED
+
+
+def failure_from_error(err: Exception, *, step: str) -> TransferFailed:
+    """Turn a Twirp/SIP/transport error into a `TransferFailed` with an outcome."""
+    if isinstance(err, TransferFailed):
+        return err
+    if isinstance(err, api.SipCallError):
+        reason = err.sip_transfer_reason
+        code = err.sip_status_code
+        if reason == "STR_RINGING_TIMEOUT":
+            outcome = TransferOutcome.NO_ANSWER
+        elif reason == "STR_REJECTED" and code is None:
+            outcome = TransferOutcome.DECLINED
+        else:
+            outcome = outcome_for_sip_status(code)
+        detail = f"{step}: SIP {code or ''} {err.sip_status or reason or ''}".strip()
+        return TransferFailed(outcome, " ".join(detail.split()), sip_status=code)
+    if isinstance(err, api.TwirpError):
+        if err.code == api.TwirpErrorCode.DEADLINE_EXCEEDED:
+            return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: no answer (deadline)")
+        return TransferFailed(TransferOutcome.FAILED, f"{step}: server error {err.code}")
+    if isinstance(err, asyncio.TimeoutError | TimeoutError):
+        return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: timed out")
+    return TransferFailed(TransferOutcome.FAILED, f"{step}: {type(err).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class DialedLeg:
+    """A supervisor leg that answered: where it is and who it is."""
+
+    room: str
+    identity: str
+    sip_call_id: str = ""
+
+
+ApiSource = Callable[[], api.LiveKitAPI]
+
+
+class LiveKitTransfers:
+    """The Twirp operations of warm and cold transfers, with outcome mapping.
+
+    `api_source` returns the client to use (production: the job context's
+    `JobContext.api`; tests: a `LiveKitAPI` pointed at the emulator). It is called on
+    each operation so the class can be built before a job exists.
+    """
+
+    def __init__(
+        self,
+        api_source: ApiSource,
+        *,
+        trunk_id: str | None,
+        caller_id_number: str | None = None,
+        ringing_timeout_s: float = 25.0,
+    ) -> None:
+        self._api_source = api_source
+        self._trunk_id = trunk_id
+        self._caller_id_number = caller_id_number
+        self._ringing_timeout_s = ringing_timeout_s
+
+    @property
+    def lk(self) -> api.LiveKitAPI:
+        return self._api_source()
+
+    async def dial(self, *, room: str, identity: str, contact: str, display_name: str) -> DialedLeg:
+        """Dial `contact` on the outbound trunk into `room`; returns once answered.
+
+        Raises `TransferFailed` (BUSY / NO_ANSWER / DECLINED / FAILED) when the call is
+        not answered; cancelling the awaiting task abandons the request (the caller of
+        this method must also `hang_up` the identity: the SIP leg may still connect).
+        """
+        if not self._trunk_id:
+            raise TransferFailed(
+                TransferOutcome.FAILED, "dial: no outbound trunk (set LIVEKIT_SIP_OUTBOUND_TRUNK)"
+            )
+        request = api.CreateSIPParticipantRequest(
+            sip_trunk_id=self._trunk_id,
+            sip_call_to=contact,
+            sip_number=self._caller_id_number or "",
+            room_name=room,
+            participant_identity=identity,
+            participant_name=display_name,
+            wait_until_answered=True,
+            krisp_enabled=True,
+            play_dialtone=False,
+        )
+        request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout_s * 1e9))
+        log.info(
+            "dialling supervisor",
+            extra={"room": room, "identity": identity, "contact": _mask_contact(contact)},
+        )
+        try:
+            info = await self.lk.sip.create_sip_participant(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = failure_from_error(exc, step="dial")
+            log.info(
+                "supervisor leg failed",
+                extra={"room": room, "outcome": failure.outcome.value, "detail": failure.detail},
+            )
+            raise failure from exc
+        return DialedLeg(room=room, identity=identity, sip_call_id=info.sip_call_id)
+
+    async def move(self, *, from_room: str, identity: str, to_room: str) -> None:
+        """MoveParticipant (LiveKit Cloud): bring the supervisor into the caller's room."""
+        try:
+            await self.lk.room.move_participant(
+                api.MoveParticipantRequest(
+                    room=from_room, identity=identity, destination_room=to_room
+                )
+            )
+        except Exception as exc:
+            raise failure_from_error(exc, step="move") from exc
+
+    async def audio_track_sids(self, *, room: str, identity: str) -> list[str]:
+        """The audio tracks `identity` publishes (GetParticipant); [] when absent."""
+        try:
+            info = await self.lk.room.get_participant(
+                api.RoomParticipantIdentity(room=room, identity=identity)
+            )
+        except api.TwirpError as exc:
+            if exc.code == api.TwirpErrorCode.NOT_FOUND:
+                return []
+            raise failure_from_error(exc, step="get_participant") from exc
+        return [t.sid for t in info.tracks if t.type == TrackType.AUDIO]
+
+    async def set_hearing(
+        self, *, room: str, listener: str, speakers: Iterable[str], hear: bool
+    ) -> list[str]:
+        """Make `listener` hear (or stop hearing) the audio of `speakers` in `room`.
+
+        Self-hosted merge: uses UpdateSubscriptions on the listener with the speakers'
+        audio track sids (read through GetParticipant). Returns the track sids changed.
+        """
+        sids: list[str] = []
+        for speaker in speakers:
+            sids += await self.audio_track_sids(room=room, identity=speaker)
+        if not sids:
+            return []
+        try:
+            await self.lk.room.update_subscriptions(
+                api.UpdateSubscriptionsRequest(
+                    room=room, identity=listener, track_sids=sids, subscribe=hear
+                )
+            )
+        except Exception as exc:
+            raise failure_from_error(exc, step="update_subscriptions") from exc
+        return sids
+
+    async def hang_up(self, *, room: str, identity: str) -> None:
+        """RemoveParticipant: ends that SIP leg. Missing participants are not an error."""
+        try:
+            await self.lk.room.remove_participant(
+                api.RoomParticipantIdentity(room=room, identity=identity)
+            )
+        except api.TwirpError as exc:
+            if exc.code != api.TwirpErrorCode.NOT_FOUND:
+                log.warning("could not remove participant", extra={"room": room, "code": exc.code})
+        except Exception:
+            log.warning("could not remove participant", extra={"room": room}, exc_info=True)
+
+    async def delete_room(self, room: str) -> None:
+        """DeleteRoom: drops a consult room and everyone in it. Best effort."""
+        try:
+            await self.lk.room.delete_room(api.DeleteRoomRequest(room=room))
+        except api.TwirpError as exc:
+            if exc.code != api.TwirpErrorCode.NOT_FOUND:
+                log.warning("could not delete room", extra={"room": room, "code": exc.code})
+        except Exception:
+            log.warning("could not delete room", extra={"room": room}, exc_info=True)
+
+    async def refer(self, *, room: str, identity: str, transfer_to: str) -> None:
+        """Cold transfer: SIP REFER the caller to `transfer_to` (TransferSIPParticipant).
+
+        Returns when the far end accepted; raises `TransferFailed` otherwise, including
+        when the server answers without an error but with a non-successful status.
+        """
+        to = (
+            transfer_to
+            if transfer_to.startswith(("sip:", "sips:", "tel:"))
+            else f"tel:{transfer_to}"
+        )
+        request = api.TransferSIPParticipantRequest(
+            room_name=room, participant_identity=identity, transfer_to=to, play_dialtone=False
+        )
+        request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout_s * 1e9))
+        log.info("cold transfer", extra={"room": room, "to": _mask_contact(transfer_to)})
+        try:
+            response = await self.lk.sip.transfer_sip_participant(request)
+        except Exception as exc:
+            raise failure_from_error(exc, step="refer") from exc
+        status = response.status
+        # an empty body (older servers) decodes as ONGOING: only an explicit FAILED is a failure
+        if status == SIPTransferStatus.STS_TRANSFER_FAILED:
+            code = response.sip_status.code or None
+            reason = response.reason
+            if reason == SIPTransferReason.STR_RINGING_TIMEOUT:
+                outcome = TransferOutcome.NO_ANSWER
+            elif code is None and reason == SIPTransferReason.STR_REJECTED:
+                outcome = TransferOutcome.DECLINED
+            else:
+                outcome = outcome_for_sip_status(int(code) if code else None)
+            detail = f"refer: {SIPTransferReason.Name(reason)} {int(code) if code else ''}".strip()
+            raise TransferFailed(outcome, detail, sip_status=int(code) if code else None)
+
+
+def _mask_contact(contact: str) -> str:
+    """Log-safe form of a number or SIP URI (the user part of a URI is hidden)."""
+    if contact.lower().startswith(("sip:", "sips:")):
+        host = contact.split("@", 1)[-1]
+        return f"sip:***@{host}"
+    return mask(contact)

@@ -1,0 +1,282 @@
+"""Warm transfer of one caller to one supervisor: dial, brief, connect, or clean up.
+
+```
+ caller on hold (music + reassurance every ~20 s)           supervisor
+        │                                                       │
+        │   dial on the outbound trunk (wait until answered) ──▶│ rings
+        │                                                       │ answers
+        │   briefing leg speaks the summary ───────────────────▶│ "connect" / "decline"
+        │◀══════════ merge (cloud: MoveParticipant;  self-hosted: subscriptions) ══▶│
+ agent leaves                                                   │
+```
+
+Merge modes (`Settings.merge_mode`):
+- `cloud`: the supervisor is dialled into a consult room `<caller room>-consult-<n>`, briefed
+  there, then moved into the caller's room with MoveParticipant; the consult room is
+  deleted. LiveKit Cloud only.
+- `self_hosted`: no MoveParticipant. The supervisor is dialled straight into the caller's
+  room; until the connect, UpdateSubscriptions keeps the caller and supervisor from
+  hearing each other, the caller's agent publishes only to the caller (hold music,
+  reassurance) and the briefing leg only to the supervisor. Connecting re-subscribes them.
+
+Every exit path hangs up what it dialled and returns a `WarmResult` with a
+`TransferOutcome`; nothing here talks to the model. Media (hold audio, the briefing
+conversation) sits behind `CallerLine` and `ConsultLegFactory` so the Twirp side is
+tested against the LiveKit emulator and the media side is swapped for fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from callcenter.config import MergeMode
+from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
+from callcenter.escalation.roster import Supervisor
+from callcenter.state import TransferOutcome
+
+log = logging.getLogger("callcenter.escalation")
+
+
+class ConsultDecision(StrEnum):
+    CONNECT = "connect"
+    DECLINE = "decline"
+    VOICEMAIL = "voicemail"
+    HUNG_UP = "hung_up"
+    """The supervisor hung up during the briefing."""
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingResult:
+    decision: ConsultDecision
+    detail: str = ""
+
+
+class ConsultLeg(Protocol):
+    """The conversation with the supervisor (production: an AgentSession in the consult room)."""
+
+    async def brief(self) -> BriefingResult:
+        """Speak the briefing and wait for the supervisor's decision."""
+        ...
+
+    async def tell_supervisor(self, text: str) -> None:
+        """Say something to the supervisor (e.g. that the caller hung up)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class ConsultLegFactory(Protocol):
+    async def open(
+        self, *, room: str, supervisor_identity: str, caller_identity: str, briefing: str
+    ) -> ConsultLeg: ...
+
+
+class CallerLine(Protocol):
+    """The caller's side while a transfer is in progress (production: the AgentSession)."""
+
+    async def start_hold(self) -> None:
+        """Hold music on, caller input off (the caller cannot interrupt the transfer)."""
+        ...
+
+    async def stop_hold(self) -> None:
+        """Hold music off, caller input and agent output back to what they were."""
+        ...
+
+    async def say(self, text: str) -> None:
+        """Speak to the caller (reassurance, what is happening)."""
+        ...
+
+    async def publish_only_to(self, identity: str | None) -> None:
+        """Self-hosted isolation: publish the agent's tracks only to `identity`, or to
+        everyone with None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WarmResult:
+    outcome: TransferOutcome
+    detail: str = ""
+    identity: str | None = None
+    """The supervisor's participant identity (set when connected)."""
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def supervisor_identity(supervisor: Supervisor, attempt: int) -> str:
+    """A participant identity for the supervisor leg: no phone number in it."""
+    slug = _SLUG.sub("-", supervisor.name.lower()).strip("-") or "supervisor"
+    return f"supervisor-{attempt}-{slug}"
+
+
+class CallerGone(Exception):
+    """The caller hung up while the transfer was in progress."""
+
+
+async def _race(awaitable: Awaitable[object], caller_left: asyncio.Event) -> object:
+    """Await `awaitable` unless the caller hangs up first (then raise `CallerGone`)."""
+    task = asyncio.ensure_future(awaitable)
+    gone = asyncio.ensure_future(caller_left.wait())
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    raise CallerGone
+
+
+@dataclass
+class WarmTransfer:
+    """One warm-transfer attempt: `await WarmTransfer(...).run(supervisor, attempt)`.
+
+    `caller_left` is set by the caller-hang-up watcher; `briefing` is the text the
+    supervisor hears (rendered from `prompts/supervisor_briefing.md`).
+    """
+
+    transfers: LiveKitTransfers
+    consult: ConsultLegFactory
+    caller: CallerLine
+    merge_mode: MergeMode
+    caller_room: str
+    caller_identity: str
+    caller_left: asyncio.Event
+    briefing: str
+    briefing_timeout_s: float = 90.0
+
+    def consult_room(self, attempt: int) -> str:
+        if self.merge_mode is MergeMode.CLOUD:
+            return f"{self.caller_room}-consult-{attempt}"
+        return self.caller_room
+
+    async def run(self, supervisor: Supervisor, attempt: int) -> WarmResult:
+        """Dial, brief and connect `supervisor`; always returns, never leaves a leg up."""
+        room = self.consult_room(attempt)
+        identity = supervisor_identity(supervisor, attempt)
+        leg: ConsultLeg | None = None
+        connected = False
+        try:
+            if self.merge_mode is MergeMode.SELF_HOSTED:
+                # before the supervisor can join: our agent speaks only to the caller
+                await self.caller.publish_only_to(self.caller_identity)
+            try:
+                await _race(
+                    self.transfers.dial(
+                        room=room,
+                        identity=identity,
+                        contact=supervisor.contact,
+                        display_name=supervisor.name,
+                    ),
+                    self.caller_left,
+                )
+            except TransferFailed as failure:
+                return WarmResult(failure.outcome, failure.detail)
+
+            if self.merge_mode is MergeMode.SELF_HOSTED:
+                await self._isolate(identity, hear=False)
+
+            leg = await self.consult.open(
+                room=room,
+                supervisor_identity=identity,
+                caller_identity=self.caller_identity,
+                briefing=self.briefing,
+            )
+            try:
+                result = await _race(
+                    asyncio.wait_for(leg.brief(), timeout=self.briefing_timeout_s),
+                    self.caller_left,
+                )
+            except TimeoutError:
+                return WarmResult(TransferOutcome.NO_ANSWER, "no decision within briefing timeout")
+            assert isinstance(result, BriefingResult)
+            if result.decision is not ConsultDecision.CONNECT:
+                outcome = {
+                    ConsultDecision.DECLINE: TransferOutcome.DECLINED,
+                    ConsultDecision.VOICEMAIL: TransferOutcome.VOICEMAIL,
+                    ConsultDecision.HUNG_UP: TransferOutcome.SUPERVISOR_HUNG_UP,
+                }[result.decision]
+                return WarmResult(outcome, result.detail or result.decision.value)
+
+            if self.caller_left.is_set():
+                raise CallerGone
+            await self._merge(room, identity)
+            connected = True
+            return WarmResult(
+                TransferOutcome.CONNECTED, f"merged ({self.merge_mode.value})", identity
+            )
+        except CallerGone:
+            if leg is not None:
+                with contextlib.suppress(Exception):
+                    await leg.tell_supervisor(
+                        "Sorry, the caller has just hung up, so there is nobody to connect. "
+                        "I'm ending this call now. Thank you."
+                    )
+            return WarmResult(TransferOutcome.CALLER_HUNG_UP, "caller hung up before the merge")
+        except TransferFailed as failure:
+            return WarmResult(TransferOutcome.FAILED, failure.detail)
+        except Exception as exc:  # agent-side error: never strand the caller
+            log.exception("warm transfer error", extra={"room": self.caller_room})
+            return WarmResult(TransferOutcome.FAILED, f"agent error: {type(exc).__name__}")
+        finally:
+            if leg is not None:
+                with contextlib.suppress(Exception):
+                    await leg.aclose()
+            if not connected:
+                await self._tear_down(room, identity)
+
+    async def _isolate(self, supervisor: str, *, hear: bool) -> None:
+        """Self-hosted: caller and supervisor hear each other only when `hear`."""
+        await self.transfers.set_hearing(
+            room=self.caller_room, listener=self.caller_identity, speakers=[supervisor], hear=hear
+        )
+        await self.transfers.set_hearing(
+            room=self.caller_room, listener=supervisor, speakers=[self.caller_identity], hear=hear
+        )
+
+    async def _merge(self, room: str, identity: str) -> None:
+        if self.merge_mode is MergeMode.CLOUD:
+            await self.transfers.move(from_room=room, identity=identity, to_room=self.caller_room)
+            await self.transfers.delete_room(room)
+        else:
+            await self._isolate(identity, hear=True)
+            await self.caller.publish_only_to(None)
+
+    async def _tear_down(self, room: str, identity: str) -> None:
+        """Hang up the supervisor leg (it may connect late after a cancelled dial)."""
+        await self.transfers.hang_up(room=room, identity=identity)
+        if self.merge_mode is MergeMode.CLOUD:
+            await self.transfers.delete_room(room)
+        else:
+            with contextlib.suppress(Exception):
+                await self.caller.publish_only_to(None)
+
+
+def watch_caller(room: object, caller_identity: str) -> tuple[asyncio.Event, Callable[[], None]]:
+    """Set an event when `caller_identity` leaves `room` (an `rtc.Room` or any emitter
+    with `on`/`off` and `participant_disconnected`). Returns (event, stop-watching)."""
+    left = asyncio.Event()
+
+    def _on_disconnected(participant: object) -> None:
+        if getattr(participant, "identity", None) == caller_identity:
+            left.set()
+
+    room.on("participant_disconnected", _on_disconnected)  # type: ignore[attr-defined]
+
+    def stop() -> None:
+        with contextlib.suppress(Exception):
+            room.off("participant_disconnected", _on_disconnected)  # type: ignore[attr-defined]
+
+    return left, stop

@@ -1,0 +1,492 @@
+"""Warm and cold transfer paths through the LiveKit Twirp emulator and `fake_job_context`.
+
+Each test asserts the Twirp calls the real `livekit-api` client made, the recorded
+`TransferAttempt`s, the phase history and what the caller was told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from livekit import api
+from livekit.protocol.models import TrackInfo, TrackType
+
+from callcenter.phases import Phase
+from callcenter.state import CallOutcome, CallState, TransferOutcome
+from tests.escalation.conftest import Harness
+from tests.escalation.helpers import (
+    ALEX,
+    CALLER_IDENTITY,
+    CALLER_ROOM,
+    CALLER_TRACK,
+    CARLA,
+    DECLINE,
+    HUNG_UP,
+    OMAR,
+    PRIYA,
+    TRUNK_ID,
+    VOICEMAIL,
+    BriefingResult,
+    ConsultDecision,
+    FakeCtx,
+    make_state,
+    sup,
+)
+from tests.support.livekit_server import TwirpFault
+
+SIP = "livekit.SIP/"
+ROOM = "livekit.RoomService/"
+
+
+def ctx(**kw: object) -> FakeCtx:
+    state = make_state(**kw)  # type: ignore[arg-type]
+    state.transition(Phase.VERIFICATION, reason="test")
+    state.transition(Phase.ORDERS, reason="test")
+    return FakeCtx(state)
+
+
+def assert_escalated_then_ended(state: CallState) -> None:
+    """ORDERS → ESCALATION → ... → ENDED (via ORDERS while phases.py lacks ESCALATION→ENDED)."""
+    phases = [p.to_phase for p in state.phase_history]
+    after = phases[phases.index(Phase.ESCALATION) :]
+    assert after[-1] is Phase.ENDED
+    assert after in ([Phase.ESCALATION, Phase.ENDED], [Phase.ESCALATION, Phase.ORDERS, Phase.ENDED])
+    assert state.phase_history[-1].reason
+
+
+def sip_failure(code: int, status: str) -> TwirpFault:
+    return TwirpFault(
+        "unavailable",
+        f"sip call failed: {code}",
+        {"sip_status_code": str(code), "sip_status": status},
+    )
+
+
+def fail_dial_for(h: Harness, failing: dict[str, TwirpFault]) -> None:
+    """CreateSIPParticipant fails for the contacts in `failing`, answers for the others."""
+    answered = h.server._routes[SIP + "CreateSIPParticipant"].handler
+
+    def handler(req: api.CreateSIPParticipantRequest) -> object:
+        if req.sip_call_to in failing:
+            raise failing[req.sip_call_to]
+        return answered(req)
+
+    h.server.on(SIP + "CreateSIPParticipant", handler)
+
+
+# ----------------------------------------------------------------------------- connect
+
+
+async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Harness) -> None:
+    manager = harness.build(supervisors=[OMAR, ALEX])
+    c = ctx()
+
+    text = await manager.escalate(c, reason="wants to dispute a late delivery")  # type: ignore[arg-type]
+
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    assert dial.sip_trunk_id == TRUNK_ID
+    assert dial.sip_call_to == OMAR.contact
+    assert dial.sip_number == "+14155550199"
+    assert dial.room_name == f"{CALLER_ROOM}-consult-1"
+    assert dial.participant_identity == "supervisor-1-omar-haddad"
+    assert dial.wait_until_answered and dial.krisp_enabled
+    assert dial.ringing_timeout.seconds == 20
+    [move] = harness.calls(ROOM + "MoveParticipant")
+    assert (move.room, move.identity, move.destination_room) == (
+        f"{CALLER_ROOM}-consult-1",
+        "supervisor-1-omar-haddad",
+        CALLER_ROOM,
+    )
+    assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
+    assert harness.calls(ROOM + "RemoveParticipant") == []
+    assert harness.server.participants[CALLER_ROOM].keys() == {
+        CALLER_IDENTITY,
+        "supervisor-1-omar-haddad",
+    }
+
+    state = c.userdata
+    [attempt] = state.transfer_attempts
+    assert (attempt.mode, attempt.supervisor, attempt.outcome) == (
+        "warm",
+        "Omar Haddad",
+        TransferOutcome.CONNECTED,
+    )
+    assert state.outcome is CallOutcome.TRANSFERRED
+    assert state.transferred_to == "Omar Haddad"
+    assert_escalated_then_ended(state)
+    assert harness.ended == [c], "the agent leaves after the merge"
+    assert "do not say anything more" in text
+    assert harness.line.events[0][0] == "say" and "hold" in harness.line.said[0]
+    assert ("hold", True) in harness.line.events and harness.line.events[-1] == ("hold", False)
+    # the briefing names the caller, verification, intent, what was done and why
+    briefing = harness.consult.opened[0]["briefing"]
+    for fact in ("Dana", "verified (zip)", "orders", "looked up order 1002", "late delivery"):
+        assert fact in briefing
+
+
+async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Harness) -> None:
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    sup_id = "supervisor-1-omar-haddad"
+    assert dial.room_name == CALLER_ROOM, "dialled straight into the caller's room"
+    assert harness.calls(ROOM + "MoveParticipant") == []
+    assert harness.calls(ROOM + "DeleteRoom") == []
+    subs = [
+        (u.identity, list(u.track_sids), u.subscribe)
+        for u in harness.calls(ROOM + "UpdateSubscriptions")
+    ]
+    assert subs == [
+        (CALLER_IDENTITY, [f"TR_{sup_id}"], False),
+        (sup_id, [CALLER_TRACK], False),
+        (CALLER_IDENTITY, [f"TR_{sup_id}"], True),
+        (sup_id, [CALLER_TRACK], True),
+    ]
+    # the agent spoke only to the caller while the supervisor was in the room
+    publish = [v for k, v in harness.line.events if k == "publish_only_to"]
+    assert publish == [CALLER_IDENTITY, None]
+    assert harness.consult.opened[0]["room"] == CALLER_ROOM
+    assert c.userdata.outcome is CallOutcome.TRANSFERRED
+    assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "outcome"),
+    [
+        (480, "Temporarily Unavailable", TransferOutcome.NO_ANSWER),
+        (408, "Request Timeout", TransferOutcome.NO_ANSWER),
+        (486, "Busy Here", TransferOutcome.BUSY),
+        (603, "Decline", TransferOutcome.DECLINED),
+        (404, "Not Found", TransferOutcome.FAILED),
+        (503, "Service Unavailable", TransferOutcome.FAILED),
+    ],
+)
+async def test_sip_failure_then_next_supervisor_connects(
+    harness: Harness, code: int, status: str, outcome: TransferOutcome
+) -> None:
+    fail_dial_for(harness, {OMAR.contact: sip_failure(code, status)})
+    manager = harness.build(supervisors=[OMAR, CARLA])
+    c = ctx()
+
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    dials = harness.calls(SIP + "CreateSIPParticipant")
+    assert [d.sip_call_to for d in dials] == [OMAR.contact, CARLA.contact]
+    assert [d.room_name for d in dials] == [f"{CALLER_ROOM}-consult-1", f"{CALLER_ROOM}-consult-2"]
+    first, second = c.userdata.transfer_attempts
+    assert (first.supervisor, first.outcome) == ("Omar Haddad", outcome)
+    assert str(code) in first.detail
+    assert (second.supervisor, second.outcome) == ("Carla Diaz", TransferOutcome.CONNECTED)
+    assert any("trying another colleague" in s for s in harness.line.said)
+    # the failed leg was cleaned up: its consult room deleted
+    assert f"{CALLER_ROOM}-consult-1" in [r.room for r in harness.calls(ROOM + "DeleteRoom")]
+    assert c.userdata.transferred_to == "Carla Diaz"
+
+
+@pytest.mark.parametrize(
+    ("decision", "outcome"),
+    [
+        (DECLINE, TransferOutcome.DECLINED),
+        (VOICEMAIL, TransferOutcome.VOICEMAIL),
+        (HUNG_UP, TransferOutcome.SUPERVISOR_HUNG_UP),
+    ],
+)
+async def test_briefing_failures_hang_up_and_return_caller(
+    harness: Harness, decision: BriefingResult, outcome: TransferOutcome
+) -> None:
+    harness.consult.decisions = [decision, decision]
+    manager = harness.build(supervisors=[OMAR, ALEX])
+    c = ctx()
+
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    state = c.userdata
+    assert [a.outcome for a in state.transfer_attempts] == [outcome, outcome]
+    assert [a.supervisor for a in state.transfer_attempts] == ["Omar Haddad", "Alex Rivera"]
+    removed = [(r.room, r.identity) for r in harness.calls(ROOM + "RemoveParticipant")]
+    assert removed == [
+        (f"{CALLER_ROOM}-consult-1", "supervisor-1-omar-haddad"),
+        (f"{CALLER_ROOM}-consult-2", "supervisor-2-alex-rivera"),
+    ]
+    assert harness.calls(ROOM + "MoveParticipant") == []
+    assert all(leg.closed for leg in harness.consult.legs)
+    assert state.phase is Phase.ORDERS, "back to where the caller was"
+    assert state.outcome is None
+    assert "request_callback" in text and "Omar Haddad" in text
+    assert harness.line.events[-1] == ("hold", False)
+    assert harness.ended == []
+
+
+async def test_attempts_are_bounded_by_max_transfer_attempts(harness: Harness) -> None:
+    harness.consult.decisions = [DECLINE, DECLINE, DECLINE]
+    manager = harness.build(supervisors=[OMAR, CARLA, ALEX], CALLCENTER_MAX_TRANSFER_ATTEMPTS=2)
+    c = ctx()
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    assert len(harness.calls(SIP + "CreateSIPParticipant")) == 2
+    assert len(c.userdata.transfer_attempts) == 2
+
+
+async def test_trunk_missing_is_a_failed_attempt(harness: Harness) -> None:
+    manager = harness.build(supervisors=[OMAR], LIVEKIT_SIP_OUTBOUND_TRUNK="ST_unknown")
+    c = ctx()
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    [attempt] = c.userdata.transfer_attempts
+    assert attempt.outcome is TransferOutcome.FAILED
+    assert "not_found" in attempt.detail
+    assert c.userdata.phase is Phase.ORDERS
+
+
+async def test_agent_side_error_returns_caller(harness: Harness) -> None:
+    harness.consult.fail_with = RuntimeError("briefing session failed to start")
+    manager = harness.build(supervisors=[OMAR])
+    c = ctx()
+
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.outcome, attempt.detail) == (
+        TransferOutcome.FAILED,
+        "agent error: RuntimeError",
+    )
+    # the answered supervisor leg is hung up and its consult room dropped
+    assert [r.identity for r in harness.calls(ROOM + "RemoveParticipant")] == [
+        "supervisor-1-omar-haddad"
+    ]
+    assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
+    assert c.userdata.phase is Phase.ORDERS
+    assert "callback" in text
+
+
+async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
+    ringing = asyncio.Event()
+    never = asyncio.Event()
+
+    async def slow_answer(req: api.CreateSIPParticipantRequest) -> api.SIPParticipantInfo:
+        ringing.set()
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    harness.server.on(SIP + "CreateSIPParticipant", slow_answer)
+    manager = harness.build(supervisors=[OMAR, ALEX])
+    c = ctx()
+    task = asyncio.create_task(manager.escalate(c, reason="help"))  # type: ignore[arg-type]
+    await asyncio.wait_for(ringing.wait(), 5)
+    harness.caller_hangs_up()
+    text = await asyncio.wait_for(task, 5)
+    never.set()  # let the emulator finish the abandoned request
+
+    state = c.userdata
+    assert [a.outcome for a in state.transfer_attempts] == [TransferOutcome.CALLER_HUNG_UP]
+    assert state.outcome is CallOutcome.ABANDONED
+    assert_escalated_then_ended(state)
+    assert len(harness.calls(SIP + "CreateSIPParticipant")) == 1, "no second supervisor dialled"
+    # a leg that connects late is removed, and the consult room dropped
+    assert [r.identity for r in harness.calls(ROOM + "RemoveParticipant")] == [
+        "supervisor-1-omar-haddad"
+    ]
+    assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
+    assert "hung up" in text
+
+
+@pytest.mark.parametrize("merge_mode", ["cloud", "self_hosted"])
+async def test_caller_hangs_up_during_briefing_supervisor_is_told(
+    harness: Harness, merge_mode: str
+) -> None:
+    briefing = asyncio.Event()
+
+    async def supervisor_still_listening() -> BriefingResult:
+        briefing.set()
+        await asyncio.sleep(30)
+        return BriefingResult(ConsultDecision.CONNECT)
+
+    harness.consult.decisions = [supervisor_still_listening]
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE=merge_mode)
+    c = ctx()
+    task = asyncio.create_task(manager.escalate(c, reason="help"))  # type: ignore[arg-type]
+    await asyncio.wait_for(briefing.wait(), 5)
+    harness.caller_hangs_up()
+    await asyncio.wait_for(task, 5)
+
+    [leg] = harness.consult.legs
+    assert leg.told and "caller has just hung up" in leg.told[0]
+    assert leg.closed
+    consult_room = f"{CALLER_ROOM}-consult-1" if merge_mode == "cloud" else CALLER_ROOM
+    assert [(r.room, r.identity) for r in harness.calls(ROOM + "RemoveParticipant")] == [
+        (consult_room, "supervisor-1-omar-haddad")
+    ]
+    assert harness.calls(ROOM + "MoveParticipant") == []
+    if merge_mode == "cloud":
+        assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [consult_room]
+    else:
+        assert harness.calls(ROOM + "DeleteRoom") == [], "never delete the caller's room"
+        assert all(u.subscribe is False for u in harness.calls(ROOM + "UpdateSubscriptions"))
+    assert c.userdata.transfer_attempts[-1].outcome is TransferOutcome.CALLER_HUNG_UP
+    assert c.userdata.outcome is CallOutcome.ABANDONED
+
+
+async def test_reassurance_while_on_hold(harness: Harness) -> None:
+    async def slow_answer(req: api.CreateSIPParticipantRequest) -> api.SIPParticipantInfo:
+        await asyncio.sleep(2.6)
+        p = harness.server.add_participant(req.room_name, req.participant_identity)
+        p.tracks.append(TrackInfo(sid="TR_x", type=TrackType.AUDIO))
+        return api.SIPParticipantInfo(participant_identity=p.identity, room_name=req.room_name)
+
+    harness.server.on(SIP + "CreateSIPParticipant", slow_answer)
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_HOLD_REASSURANCE_S=1.2)
+    c = ctx()
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reassurances = [s for s in harness.line.said if "holding" in s or "on hold" in s]
+    assert len(reassurances) >= 2
+    assert c.userdata.outcome is CallOutcome.TRANSFERRED
+
+
+# ----------------------------------------------------------------------------- cold
+
+
+async def test_cold_transfer_refers_caller(harness: Harness) -> None:
+    cold_priya = sup("Priya Shah", PRIYA.contact, ["billing"], transfer_mode="cold")
+    manager = harness.build(supervisors=[cold_priya])
+    c = ctx(intent="billing")
+
+    text = await manager.escalate(c, reason="billing dispute")  # type: ignore[arg-type]
+
+    [refer] = harness.calls(SIP + "TransferSIPParticipant")
+    assert (refer.room_name, refer.participant_identity, refer.transfer_to) == (
+        CALLER_ROOM,
+        CALLER_IDENTITY,
+        "sip:billing-lead@pbx.example.com",
+    )
+    assert harness.calls(SIP + "CreateSIPParticipant") == []
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.mode, attempt.outcome) == ("cold", TransferOutcome.CONNECTED)
+    assert c.userdata.outcome is CallOutcome.TRANSFERRED
+    assert c.userdata.transferred_to == "Priya Shah"
+    assert harness.line.said == ["I'm transferring you to Priya Shah now. One moment."]
+    assert ("hold", True) not in harness.line.events
+    assert "do not say anything more" in text
+
+
+async def test_cold_transfer_failures_bring_caller_back(harness: Harness) -> None:
+    results = iter(
+        [
+            api.TransferSIPParticipantResponse(
+                transfer_id="STR_1",
+                status=api.SIPTransferStatus.STS_TRANSFER_FAILED,
+                reason=api.SIPTransferReason.STR_RINGING_TIMEOUT,
+            ),
+            sip_failure(486, "Busy Here"),
+        ]
+    )
+
+    def refer(req: api.TransferSIPParticipantRequest) -> api.TransferSIPParticipantResponse:
+        result = next(results)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    harness.server.on(SIP + "TransferSIPParticipant", refer)
+    manager = harness.build(supervisors=[OMAR, ALEX], CALLCENTER_TRANSFER_MODE="cold")
+    c = ctx()
+
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    refers = harness.calls(SIP + "TransferSIPParticipant")
+    assert [r.transfer_to for r in refers] == ["tel:+14155550111", "tel:+14155550100"]
+    assert [a.outcome for a in c.userdata.transfer_attempts] == [
+        TransferOutcome.NO_ANSWER,
+        TransferOutcome.BUSY,
+    ]
+    assert c.userdata.phase is Phase.ORDERS
+    assert "callback" in text
+
+
+# ----------------------------------------------------------------------------- no transfer
+
+
+async def test_outside_business_hours_offers_callback_without_dialling(harness: Harness) -> None:
+    from tests.escalation.helpers import SUNDAY_10AM_LA
+
+    manager = harness.build(supervisors=[OMAR, ALEX], now=SUNDAY_10AM_LA)
+    c = ctx()
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    assert harness.server.calls == []
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.supervisor, attempt.outcome, attempt.detail) == (
+        None,
+        TransferOutcome.UNAVAILABLE,
+        "outside business hours",
+    )
+    assert c.userdata.phase is Phase.ORDERS
+    assert [p.to_phase for p in c.userdata.phase_history][-2:] == [Phase.ESCALATION, Phase.ORDERS]
+    assert "mon 08:00-18:00" in text and "request_callback" in text
+
+
+async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> None:
+    night_owl = sup("Night Owl", "+14155550144", ["general"], working_hours="mon 20:00-23:00")
+    manager = harness.build(supervisors=[PRIYA, night_owl])
+    c = ctx(intent="orders")
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    assert harness.server.calls == []
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.outcome, attempt.detail) == (
+        TransferOutcome.UNAVAILABLE,
+        "nobody on duty for orders",
+    )
+    assert "No supervisor is available" in text
+
+
+async def test_console_call_is_simulated(harness: Harness) -> None:
+    manager = harness.build(supervisors=[OMAR, ALEX])
+    c = ctx(is_sip=False)
+    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    assert harness.server.calls == []
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.mode, attempt.outcome, attempt.supervisor) == (
+        "simulated",
+        TransferOutcome.SIMULATED,
+        "Omar Haddad",
+    )
+    assert c.userdata.outcome is CallOutcome.TRANSFERRED
+    assert c.userdata.transferred_to == "Omar Haddad"
+    assert_escalated_then_ended(c.userdata)
+    assert harness.ended == [c], "the session ends after the reply"
+    assert "connecting them with Omar Haddad" in text
+
+
+async def test_no_decision_within_briefing_timeout_hangs_up(harness: Harness) -> None:
+    from livekit.agents import get_job_context
+
+    from callcenter.config import MergeMode
+    from callcenter.escalation.livekit_transfers import LiveKitTransfers
+    from callcenter.escalation.warm import WarmTransfer
+
+    async def supervisor_says_nothing() -> BriefingResult:
+        await asyncio.sleep(30)
+        return BriefingResult(ConsultDecision.CONNECT)
+
+    harness.consult.decisions = [supervisor_says_nothing]
+    warm = WarmTransfer(
+        transfers=LiveKitTransfers(lambda: get_job_context().api, trunk_id=TRUNK_ID),
+        consult=harness.consult,
+        caller=harness.line,
+        merge_mode=MergeMode.CLOUD,
+        caller_room=CALLER_ROOM,
+        caller_identity=CALLER_IDENTITY,
+        caller_left=asyncio.Event(),
+        briefing="brief",
+        briefing_timeout_s=0.2,
+    )
+    result = await warm.run(OMAR, 1)
+    assert result.outcome is TransferOutcome.NO_ANSWER
+    assert "briefing timeout" in result.detail
+    assert [r.identity for r in harness.calls(ROOM + "RemoveParticipant")] == [
+        "supervisor-1-omar-haddad"
+    ]
+    assert harness.consult.legs[0].closed
