@@ -171,6 +171,10 @@ class _Policy:
         if not self.items:
             return self._opener(self._phase())
         last = self.items[-1]
+        if last.type == "function_call_output" and self._phase() == "keypad":
+            # the keypad task starts inside `enter_pin_on_keypad`: the output it sees is the
+            # framework's "still in progress" placeholder, not something to read out
+            return self._opener("keypad")
         if last.type == "function_call_output":
             return Decision(text=_speakable(last.output, is_error=last.is_error))
         if last.role == "system" or last.role == "developer":
@@ -286,8 +290,10 @@ class _Policy:
         )
 
     def _verification(self, text: str, keyed: bool) -> Decision:
-        digits = "".join(digit_groups(text))
-        if re.search(r"\b(keypad|key it|type it|punch)\b", text):
+        # "last four" names the factor; its "four" is not one of the digits
+        digits = "".join(digit_groups(re.sub(r"\blast four\b", " ", text)))
+        # keyed digits already are the PIN: only a caller who *asks* to key it gets the task
+        if not keyed and re.search(r"\b(keypad|key it|type it|punch)\b", text):
             return Decision(tool="enter_pin_on_keypad")
         if keyed or "pin" in text:
             if digits:

@@ -76,15 +76,22 @@ class GreetingAgent(CallAgent):
             state.transition(Phase.VERIFICATION, reason=f"{intent} needs a verified caller")
             result = await VerifyCallerTask(state, chat_ctx=spoken_history(ctx.session))
             if result.status is VerificationStatus.LOCKED:
-                state.transition(Phase.GREETING, reason="verification locked")
+                _back_to_greeting(state, reason="verification locked")
                 return await state.deps.escalation.escalate(
                     ctx, reason="The caller could not verify their identity."
                 )
             if result.status is not VerificationStatus.VERIFIED:
-                state.transition(Phase.GREETING, reason="caller could not be verified")
+                _back_to_greeting(state, reason="caller could not be verified")
                 return (
                     "The caller could not be verified: the number they are calling from is "
                     "not on any account. Account details cannot be discussed on this call. "
                     "Offer to connect them with a person or to arrange a callback."
                 )
         return handoff(ctx, target, reason=f"caller wants help with {intent}")
+
+
+def _back_to_greeting(state: CallState, *, reason: str) -> None:
+    """Leave VERIFICATION for GREETING, unless a failed transfer during verification
+    already brought the call back there (GREETING → GREETING is not a move)."""
+    if state.phase is not Phase.GREETING:
+        state.transition(Phase.GREETING, reason=reason)

@@ -8,7 +8,6 @@ framework's `GetDtmfTask`). Wrong answers are bounded by
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,9 +18,9 @@ from pydantic import Field
 
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
+from callcenter.speech import digits_in
 from callcenter.state import CallState, FactorKind, VerificationStatus
 
-_DIGITS = re.compile(r"\d")
 _EXPECTED_LENGTH: dict[FactorKind, int] = {"zip": 5, "last_four": 4, "pin": 4}
 _FACTOR_WORDS: dict[FactorKind, str] = {
     "zip": "ZIP code",
@@ -110,7 +109,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         if self.done():
             return "Verification is already finished."
         assert state.caller is not None  # on_enter completed the task otherwise
-        digits = "".join(_DIGITS.findall(raw))
+        digits = digits_in(raw)  # "four four two one" as well as "4421"
         expected = _EXPECTED_LENGTH[kind]
         if len(digits) != expected:
             # a malformed answer is not a wrong answer: do not spend an attempt on it

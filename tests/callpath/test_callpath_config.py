@@ -1,0 +1,90 @@
+"""Settings validation names the variable to fix; the worker refuses to start half-configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcenter.config import ConfigError
+from callcenter.worker import check_worker_settings
+from tests.callpath.helpers import make_settings
+
+
+def test_bad_region_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="CALLCENTER_DEFAULT_REGION") as err:
+        make_settings(CALLCENTER_DEFAULT_REGION="XX")
+    assert "'XX'" in str(err.value)
+
+
+def test_region_is_normalised() -> None:
+    assert make_settings(CALLCENTER_DEFAULT_REGION="gb").default_region == "GB"
+
+
+def test_malformed_sip_number_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="LIVEKIT_SIP_NUMBER") as err:
+        make_settings(LIVEKIT_SIP_NUMBER="+1555")
+    assert "+1555" in str(err.value)
+
+
+def test_sip_number_is_normalised_to_e164() -> None:
+    assert make_settings(LIVEKIT_SIP_NUMBER="(415) 555-0142").sip_caller_id_number == (
+        "+14155550142"
+    )
+
+
+def test_live_mode_without_openai_key_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        make_settings(CALLCENTER_PROVIDER_MODE="live", OPENAI_API_KEY=None)
+
+
+def test_degraded_mode_never_uses_live_providers() -> None:
+    settings = make_settings(CALLCENTER_PROVIDER_MODE="degraded", OPENAI_API_KEY="sk-test")
+    assert settings.use_live_providers is False
+
+
+def test_worker_without_livekit_names_every_missing_variable() -> None:
+    settings = make_settings(
+        LIVEKIT_URL=None,
+        LIVEKIT_API_KEY=None,
+        LIVEKIT_API_SECRET=None,
+        OPENAI_API_KEY="sk-x",
+        CALLCENTER_PROVIDER_MODE="live",
+    )
+    with pytest.raises(ConfigError) as err:
+        check_worker_settings(settings)
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        assert name in str(err.value)
+
+
+def test_worker_names_only_the_missing_livekit_variable() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="wss://example.livekit.cloud",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET=None,
+        OPENAI_API_KEY="sk-x",
+        CALLCENTER_PROVIDER_MODE="live",
+    )
+    with pytest.raises(ConfigError, match="LIVEKIT_API_SECRET") as err:
+        check_worker_settings(settings)
+    assert "LIVEKIT_URL" not in str(err.value)
+
+
+def test_worker_refuses_degraded_mode() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="wss://example.livekit.cloud",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET="secret",
+        CALLCENTER_PROVIDER_MODE="degraded",
+    )
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        check_worker_settings(settings)
+
+
+def test_worker_starts_when_configured() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="wss://example.livekit.cloud",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET="secret",
+        OPENAI_API_KEY="sk-x",
+        CALLCENTER_PROVIDER_MODE="live",
+    )
+    check_worker_settings(settings)  # no error
