@@ -140,10 +140,16 @@ async def _send_dtmf(
     room: rtc.Room, session: AgentSession[CallState], digits: str
 ) -> RunResult[Any] | None:
     """Deliver keyed digits the way a phone call does."""
-    if isinstance(session.current_agent, GetDtmfTask):
+    task = session.current_agent
+    if isinstance(task, GetDtmfTask):
         for index, digit in enumerate(digits):
             room.emit("sip_dtmf_received", rtc.SipDTMF(code=index, digit=digit, participant=None))
-        await asyncio.sleep(0)  # let the task collect; it completes on its own
+        # the task completes on "#" or after its per-digit timeout; wait for that, so the
+        # caller's next line comes after the keyed PIN was checked
+        for _ in range(int(10 / 0.02)):
+            if task.done() or session.current_agent is not task:
+                break
+            await asyncio.sleep(0.02)
         return None
     return session.run(user_input=f"{KEYPAD_PREFIX} {digits}")
 
@@ -248,17 +254,31 @@ async def _converse(
         await _drain(session, printer)
 
 
-async def _drain(session: AgentSession[CallState], printer: Printer, timeout: float = 10.0) -> None:
-    """Wait until the agent is done (on-entry replies, keyed digits being collected)."""
+async def _drain(
+    session: AgentSession[CallState],
+    printer: Printer,
+    *,
+    settle_s: float = 0.3,
+    timeout: float = 15.0,
+) -> None:
+    """Wait until it is the caller's turn again.
+
+    That is: the agent has been listening (nothing being generated, no tool running,
+    no handoff under way) for `settle_s` in a row. A keypad task waiting for digits
+    counts as the caller's turn.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    await asyncio.sleep(0.05)
-    while loop.time() < deadline and not session._closing:
-        collecting = isinstance(session.current_agent, GetDtmfTask)
-        if not collecting and session.agent_state in ("listening", "idle"):
-            break
+    quiet_since: float | None = None
+    while loop.time() < deadline and not session._closing:  # noqa: SLF001 - no public flag
+        if session.agent_state in ("listening", "idle"):
+            quiet_since = quiet_since if quiet_since is not None else loop.time()
+            if loop.time() - quiet_since >= settle_s:
+                break
+        else:
+            quiet_since = None
         await asyncio.sleep(0.02)
-    if not session._closing:
+    if not session._closing:  # noqa: SLF001
         printer.handoffs(session)
 
 

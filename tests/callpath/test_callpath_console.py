@@ -109,6 +109,32 @@ async def test_hangup_records_an_abandoned_call(settings: Settings, tmp_path: Pa
     assert record["caller_e164"] == MAYA
 
 
+async def test_keyed_pin_through_the_console_reaches_the_order(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """DTMF lines travel as sip_dtmf_received events into GetDtmfTask, like on a phone."""
+    record = await _run(
+        settings,
+        tmp_path,
+        "I'm calling about my order 1002\nI'll key my PIN on the keypad\nDTMF 4421#\nHANGUP\n",
+    )
+    assert record["data"]["verification"] == {"status": "verified", "attempts": 0, "method": "pin"}
+    assert record["data"]["phases"] == ["greeting", "verification", "orders", "ended"]
+    spoken = [t["text"] for t in record["transcript"] if t["role"] == "agent"]
+    assert any("Order 1002" in text and "processing" in text for text in spoken), spoken
+
+
+async def test_wrong_keyed_pin_is_not_verified(settings: Settings, tmp_path: Path) -> None:
+    record = await _run(
+        settings,
+        tmp_path,
+        "I'm calling about my order 1002\nI'll key my PIN on the keypad\nDTMF 1111#\nHANGUP\n",
+    )
+    assert record["data"]["verification"]["status"] == "unverified"
+    assert record["data"]["verification"]["attempts"] == 1
+    assert "orders" not in record["data"]["phases"]
+
+
 # --- the whole scripted call, as a user runs it ------------------------------------------
 
 
