@@ -270,7 +270,7 @@ async def _drain(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     quiet_since: float | None = None
-    while loop.time() < deadline and not session._closing:  # noqa: SLF001 - no public flag
+    while loop.time() < deadline and not session._closing:  # no public "closing" flag
         if session.agent_state in ("listening", "idle"):
             quiet_since = quiet_since if quiet_since is not None else loop.time()
             if loop.time() - quiet_since >= settle_s:
@@ -278,7 +278,7 @@ async def _drain(
         else:
             quiet_since = None
         await asyncio.sleep(0.02)
-    if not session._closing:  # noqa: SLF001
+    if not session._closing:
         printer.handoffs(session)
 
 
