@@ -32,7 +32,7 @@ from callcenter.data.database import Database
 from callcenter.data.repository import CallRecordStore, CustomerDirectory
 from callcenter.escalation.service import EscalationService
 from callcenter.phases import Phase
-from callcenter.providers import Providers
+from callcenter.providers import Providers, provider_name
 from callcenter.redaction import redact
 from callcenter.state import (
     CallDeps,
@@ -158,32 +158,64 @@ class CallLifecycle:
 
     # --- provider switches ----------------------------------------------------------------
     def _watch_fallbacks(self, providers: Providers) -> None:
-        for kind, component, event in (
-            ("llm", providers.llm, "llm_availability_changed"),
-            ("stt", providers.stt, "stt_availability_changed"),
-            ("tts", providers.tts, "tts_availability_changed"),
-        ):
+        watched: tuple[tuple[str, Any, str, str, str], ...] = (
+            ("llm", providers.llm, "llm_availability_changed", "llm", "_llm_instances"),
+            ("stt", providers.stt, "stt_availability_changed", "stt", "_stt_instances"),
+            ("tts", providers.tts, "tts_availability_changed", "tts", "_tts_instances"),
+            (
+                "realtime",
+                providers.realtime,
+                "realtime_availability_changed",
+                "realtime_model",
+                "_models",
+            ),
+        )
+        for kind, component, event, attr, links in watched:
             if component is None or not hasattr(component, "on"):
                 continue
-            component.on(event, self._switch_recorder(kind))
+            component.on(event, self._switch_recorder(kind, component, attr, links))
 
-    def _switch_recorder(self, kind: Any) -> Any:
+    def _switch_recorder(self, kind: Any, chain: Any, attr: str, links_attr: str) -> Any:
+        """Record (and log, without PII) each link of `chain` that goes down or comes back.
+
+        The framework's fallback adapters emit `<kind>_availability_changed` with the
+        instance in `ev.<attr>`. The adapters try their links in order, so the provider
+        taking over is the next link still marked available. (The realtime adapter keeps
+        availability per session, so its next link is simply the next model.)
+        """
+        links: list[Any] = list(getattr(chain, links_attr, []) or [])
+        statuses: list[Any] = list(getattr(chain, "_status", []) or [])
+
+        def next_link(after: int) -> str:
+            for index in range(after + 1, len(links)):
+                if index >= len(statuses) or getattr(statuses[index], "available", True):
+                    return provider_name(links[index])
+            return "none (every link down)"
+
         def record(ev: Any) -> None:
-            name = getattr(ev, kind, None) or getattr(ev, "llm", None) or getattr(ev, "tts", None)
-            label = getattr(name, "label", type(name).__name__)
+            instance = getattr(ev, attr, None)
+            label = provider_name(instance)
             if ev.available:
+                logger.info(
+                    "provider recovered",
+                    extra={"call_id": self.state.call.call_id, "kind": kind, "provider": label},
+                )
                 return
+            index = next((i for i, link in enumerate(links) if link is instance), len(links))
+            to_provider = next_link(index)
             self.state.provider_switches.append(
                 ProviderSwitch(
-                    kind=kind,
-                    from_provider=label,
-                    to_provider="next in chain",
-                    reason="unavailable",
+                    kind=kind, from_provider=label, to_provider=to_provider, reason="unavailable"
                 )
             )
             logger.warning(
                 "provider unavailable, falling back",
-                extra={"call_id": self.state.call.call_id, "kind": kind, "provider": label},
+                extra={
+                    "call_id": self.state.call.call_id,
+                    "kind": kind,
+                    "provider": label,
+                    "to_provider": to_provider,
+                },
             )
 
         return record
