@@ -19,7 +19,7 @@ COPY scripts ./scripts
 COPY alembic.ini ./
 RUN uv sync --locked --no-dev
 # 3) model files at build time, not on the first call (Silero VAD, noise cancellation)
-RUN .venv/bin/callcenter download-files
+RUN .venv/bin/python -m livekit.agents download-files
 
 # ---- runtime: the environment and code only, as a non-root user ----------------------
 FROM python:3.11-slim AS runtime

@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter
         if args.command == "console":
             from callcenter.console import ConsoleOptions, main_console
 
