@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from callcenter.data import Database  # noqa: E402
-from tests.support.db import customer_id_for_phone, open_test_database  # noqa: E402
+from callcenter.data import Database
+from tests.support.db import customer_id_for_phone, open_test_database
 
 MAYA_PHONE = "+14155550142"
 DANIEL_PHONE = "+12125550199"

@@ -3,48 +3,21 @@ settings that point every provider of `build_providers` at an emulator."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from callcenter.data import Database  # noqa: E402
-from tests.support.emulators import (  # noqa: E402
-    DeepgramEmulator,
-    ElevenLabsEmulator,
+from tests.support.emulators import (
     OpenAIHTTPEmulator,
     OpenAIRealtimeEmulator,
 )
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("fallbacks-template") / "callcenter.db"
-
-    async def build() -> None:
-        db = await Database.open(f"sqlite+aiosqlite:///{path}")
-        await db.close()
-
-    asyncio.run(build())
-    return path
-
-
 @pytest.fixture
-def db_url(template_db: Path, tmp_path: Path) -> str:
-    target = tmp_path / "t.db"
-    shutil.copy(template_db, target)
-    for suffix in ("-wal", "-shm"):
-        side = template_db.with_name(template_db.name + suffix)
-        if side.exists():
-            shutil.copy(side, target.with_name(target.name + suffix))
-    return f"sqlite+aiosqlite:///{target}"
+def db_url(db_path: Path) -> str:
+    """A private copy of the seeded database (tests/conftest.py), as a URL."""
+    return f"sqlite+aiosqlite:///{db_path}"
 
 
 @pytest.fixture
@@ -67,13 +40,3 @@ async def realtime() -> AsyncIterator[OpenAIRealtimeEmulator]:
         yield emu
 
 
-@pytest.fixture
-async def deepgram() -> AsyncIterator[DeepgramEmulator]:
-    async with DeepgramEmulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-async def elevenlabs() -> AsyncIterator[ElevenLabsEmulator]:
-    async with ElevenLabsEmulator() as emu:
-        yield emu
