@@ -1,1 +1,4 @@
-"""Benchmark commands (run with `uv run python -m benchmarks.<name>`); not part of the test suite."""
+"""Benchmarks: `uv run python -m benchmarks [--quick] [--only ...]` (see BENCHMARKS.md).
+
+Not part of the test suite; `tests/benchmarks/` only smoke-runs the quick sections.
+"""

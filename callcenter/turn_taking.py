@@ -1,27 +1,40 @@
 """Turn-taking settings for phone calls: when the agent decides the caller is done.
 
 The silence after a caller stops speaking is the product's most audible number, so
-these settings live in one place and the latency benchmark (`benchmarks/`) measures
-them against LiveKit's defaults.
+these settings live in one place and the latency benchmark (`python -m benchmarks
+--only latency`, see BENCHMARKS.md) measures them against LiveKit's defaults.
 """
 
 from __future__ import annotations
 
 from livekit.agents.voice.turn import TurnHandlingOptions
 
+ENDPOINTING_MIN_DELAY_S = 0.1
+"""Minimum silence, counted from the caller's last speech, before the turn is committed.
+
+In VAD mode Silero's own end of speech already needs ~0.55 s of silence
+(`min_silence_duration` of the worker's prewarmed VAD), which dominates: the benchmark
+measured the same endpointing with 0.1 s here and with LiveKit's 0.5 s default. Kept
+short so it never adds to Silero's wait."""
+
+ENDPOINTING_MAX_DELAY_S = 2.0
+
 
 def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
     """Options for `AgentSession(turn_handling=...)`.
 
-    - Deepgram's streaming endpointing decides the end of a turn on the phone (no
-      turn-detector model to download); a text-only session (the console) takes turns
-      manually.
-    - Short endpointing delays: on the phone a long silence reads as a dropped line.
-    - Preemptive generation: the reply starts on the final transcript, before the
-      endpointing delay has elapsed.
+    - VAD turn detection (the session's Silero VAD) on the phone, no turn-detector model to
+      download; a text-only session (the console) takes turns manually. Not "stt": in
+      LiveKit 1.8.9 "stt" mode starts preemptive generation only on preflight transcripts
+      (Deepgram sends none), so the LLM started only after the commit (benchmark: +~300 ms).
+    - Short endpointing delay (`ENDPOINTING_MIN_DELAY_S`): on the phone a long silence
+      reads as a dropped line.
+    - Preemptive generation: the LLM starts on the final transcript, before the turn is
+      committed. Preemptive TTS stays off: the benchmark showed no gain at telephony
+      latencies, and it costs a wasted TTS request whenever the caller keeps talking.
     """
     return {
-        "turn_detection": "stt" if has_stt else "manual",
-        "endpointing": {"min_delay": 0.3, "max_delay": 2.0},
-        "preemptive_generation": {"enabled": True},
+        "turn_detection": "vad" if has_stt else "manual",
+        "endpointing": {"min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": ENDPOINTING_MAX_DELAY_S},
+        "preemptive_generation": {"enabled": True, "preemptive_tts": False},
     }

@@ -1,0 +1,396 @@
+"""End of caller speech -> first agent audio: our session vs a stock AgentSession.
+
+Both sessions hear the same committed caller phrases (tests/fixtures/audio, 16 kHz, fed in
+real time through a custom `AudioInput`, silence between phrases) and talk to the same local
+provider emulators at fixed latencies:
+
+- STT (DeepgramEmulator): final transcript `final_delay` (default 100 ms) after its own
+  energy endpointer sees `end_silence_ms` (300 ms, the emulator default) of silence;
+- LLM (OpenAIHTTPEmulator): first token `llm_latency` (300 ms) after the request arrives;
+- TTS (ElevenLabsEmulator): first audio `first_audio_latency` (150 ms).
+
+Per turn we record, on one clock (`time.perf_counter`, emulators run in-process):
+  t_eos     end of caller speech (last 20 ms frame above an energy threshold in the WAV)
+  t_llm     chat request arrives at the LLM emulator
+  t_commit  user turn committed (user message added to the chat context)
+  t_audio   first agent audio frame reaches our `AudioOutput`
+
+Split of `total = t_audio - t_eos` (sums exactly):
+  endpointing = t_commit - t_eos - stt_final_delay   (turn detection: silence + decision wait)
+  injected    = stt_final_delay + the LLM/TTS latency still ahead once the turn is committed:
+                max(0, t_llm + llm_latency - t_commit) + tts_latency
+                (with preemptive generation the LLM runs while endpointing waits)
+  overhead    = total - endpointing - injected       (framework + plugins + our code)
+`llm_request_after_eos` (t_llm - t_eos) is reported too: it shows whether the LLM was
+started preemptively (at the final transcript) or only at the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import Agent, AgentSession
+from livekit.agents.utils import http_context
+from livekit.agents.voice import io
+
+from benchmarks._common import summary, table, write_json
+from tests.support.audio import load_frames, phrase_text, silence_frames
+from tests.support.emulators import DeepgramEmulator, ElevenLabsEmulator, OpenAIHTTPEmulator
+
+SAMPLE_RATE = 16000
+FRAME_MS = 20
+PHRASES = [
+    "check_order.wav",
+    "zip_code.wav",
+    "order_number.wav",
+    "yes.wav",
+    "help_bill.wav",
+    "balance.wav",
+    "speak_person.wav",
+    "cancel_order.wav",
+    "where_package.wav",
+    "what_charge.wav",
+    "pin.wav",
+    "thats_all.wav",
+]
+REPLY = "Sure, one moment."
+
+
+@dataclass
+class Latencies:
+    stt_final: float = 0.100
+    llm_first_token: float = 0.300
+    tts_first_audio: float = 0.150
+    stt_end_silence_ms: int = 300
+
+    @property
+    def injected(self) -> float:
+        return self.stt_final + self.llm_first_token + self.tts_first_audio
+
+
+def speech_end_offset(frames: list[rtc.AudioFrame], threshold: float = 500.0) -> float:
+    """Seconds from the phrase start to the end of the last frame above `threshold` RMS."""
+    last = 0
+    for i, f in enumerate(frames):
+        a = np.frombuffer(f.data, dtype=np.int16).astype(np.float64)
+        if len(a) and np.sqrt(np.mean(a * a)) > threshold:
+            last = i + 1
+    return last * FRAME_MS / 1000
+
+
+@dataclass
+class Turn:
+    phrase: str
+    t_start: float
+    t_eos: float
+    t_llm: float | None = None
+    t_commit: float | None = None
+    t_audio: float | None = None
+
+
+class FeedInput(io.AudioInput):
+    """Frames pushed by the benchmark driver; silence when nothing is queued."""
+
+    def __init__(self) -> None:
+        super().__init__(label="bench-feed")
+        self.queue: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        return await self.queue.get()
+
+
+class CaptureOutput(io.AudioOutput):
+    """Records when the first frame of each agent segment arrives; 'plays' instantly."""
+
+    def __init__(self, on_first_frame: Any) -> None:
+        super().__init__(
+            label="bench-capture", capabilities=io.AudioOutputCapabilities(pause=False)
+        )
+        self._on_first = on_first_frame
+        self._segment_started = False
+        self._pos = 0.0
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if not self._segment_started:
+            self._segment_started = True
+            self._pos = 0.0
+            self._on_first(time.perf_counter())
+            self.on_playback_started(created_at=time.time())
+        self._pos += frame.duration
+
+    def flush(self) -> None:
+        super().flush()
+        if self._segment_started:
+            self._segment_started = False
+            self.on_playback_finished(playback_position=self._pos, interrupted=False)
+
+    def clear_buffer(self) -> None:
+        if self._segment_started:
+            self._segment_started = False
+            self.on_playback_finished(playback_position=self._pos, interrupted=True)
+
+
+@dataclass
+class Run:
+    label: str
+    turns: list[Turn] = field(default_factory=list)
+
+
+async def drive_session(
+    label: str,
+    make_session: Any,
+    *,
+    n_turns: int,
+    lat: Latencies,
+    gap_s: float = 2.6,
+) -> Run:
+    """Start a session built by `make_session(dg, el, oa)`, feed `n_turns` phrases, time them."""
+    run = Run(label)
+    texts = [phrase_text(PHRASES[i % len(PHRASES)]) for i in range(n_turns)]
+    clips = {p: load_frames(p, sample_rate=SAMPLE_RATE, frame_ms=FRAME_MS) for p in PHRASES}
+    ends = {p: speech_end_offset(f) for p, f in clips.items()}
+
+    def current_turn(now: float) -> Turn | None:
+        for t in reversed(run.turns):
+            if t.t_eos - 0.5 <= now:
+                return t
+        return None
+
+    async def llm_responder(req: Any) -> str:
+        now = time.perf_counter()
+        t = current_turn(now)
+        if t is not None and t.t_llm is None:
+            t.t_llm = now
+        await asyncio.sleep(lat.llm_first_token)
+        return REPLY
+
+    def transcriber(index: int, pcm: Any, rate: int) -> str:
+        return texts[min(index, len(texts) - 1)]
+
+    async with contextlib.AsyncExitStack() as stack:
+        oa = await stack.enter_async_context(OpenAIHTTPEmulator())
+        dg = await stack.enter_async_context(
+            DeepgramEmulator(final_delay=lat.stt_final, end_silence_ms=lat.stt_end_silence_ms)
+        )
+        el = await stack.enter_async_context(
+            ElevenLabsEmulator(first_audio_latency=lat.tts_first_audio)
+        )
+        oa.chat.responder = llm_responder
+        dg.transcriber = transcriber
+        await stack.enter_async_context(http_context.open())
+
+        session: AgentSession = make_session(dg, oa, el)
+        feed = FeedInput()
+
+        def on_first_audio(now: float) -> None:
+            t = current_turn(now)
+            if t is not None and t.t_audio is None and now >= t.t_eos:
+                t.t_audio = now
+
+        out = CaptureOutput(on_first_audio)
+        session.input.audio = feed
+        session.output.audio = out
+
+        def on_item(ev: Any) -> None:
+            item = ev.item
+            if getattr(item, "role", None) == "user":
+                now = time.perf_counter()
+                t = current_turn(now)
+                if t is not None and t.t_commit is None:
+                    t.t_commit = now
+
+        session.on("conversation_item_added", on_item)
+        await session.start(Agent(instructions="You are a contact-center agent. Be brief."))
+
+        # lead-in silence so VAD/STT streams are up
+        t0 = time.perf_counter()
+        sched = 0.0
+        silence = silence_frames(FRAME_MS, sample_rate=SAMPLE_RATE, frame_ms=FRAME_MS)[0]
+
+        async def push(frame: rtc.AudioFrame) -> None:
+            nonlocal sched
+            delay = t0 + sched - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            feed.queue.put_nowait(frame)
+            sched += FRAME_MS / 1000
+
+        for _ in range(int(1.0 * 1000 / FRAME_MS)):
+            await push(silence)
+        for i in range(n_turns):
+            p = PHRASES[i % len(PHRASES)]
+            start = t0 + sched
+            run.turns.append(Turn(phrase=p, t_start=start, t_eos=start + ends[p]))
+            for f in clips[p]:
+                await push(f)
+            for _ in range(int(gap_s * 1000 / FRAME_MS)):
+                await push(silence)
+        await asyncio.sleep(0.2)
+        await session.aclose()
+    return run
+
+
+def _ours(vad: Any, turn_handling: Any = None) -> Any:
+    from callcenter.config import Settings
+    from callcenter.providers import build_providers
+    from callcenter.turn_taking import telephony_turn_handling
+
+    def make(dg: Any, oa: Any, el: Any) -> AgentSession:
+        settings = Settings(
+            OPENAI_API_KEY="test",
+            OPENAI_BASE_URL=oa.base_url,
+            DEEPGRAM_API_KEY="test",
+            DEEPGRAM_BASE_URL=dg.base_url,
+            ELEVEN_API_KEY="test",
+            ELEVENLABS_BASE_URL=el.base_url,
+        )
+        providers = build_providers(settings, vad=vad)
+        # same construction as callcenter.call.build_session (minus userdata/timers)
+        return AgentSession(
+            llm=providers.llm,
+            stt=providers.stt,
+            tts=providers.tts,
+            vad=vad,
+            max_tool_steps=4,
+            turn_handling=turn_handling or telephony_turn_handling(has_stt=True),
+        )
+
+    return make
+
+
+def _stock(vad: Any) -> Any:
+    from livekit.plugins import deepgram, elevenlabs, openai
+
+    def make(dg: Any, oa: Any, el: Any) -> AgentSession:
+        return AgentSession(
+            vad=vad,
+            stt=deepgram.STT(base_url=dg.base_url, api_key="test"),
+            llm=openai.LLM(base_url=oa.base_url, api_key="test"),
+            tts=elevenlabs.TTS(base_url=el.base_url, api_key="test"),
+        )
+
+    return make
+
+
+def _stock_vad(vad: Any) -> Any:
+    """Stock defaults except turn detection: `inference.TurnDetector()` (the 1.8.9 default)
+    needs LiveKit Cloud; offline it never answers and every turn waits `max_delay`. This
+    baseline is what the defaults give with the local VAD deciding turns instead."""
+    from livekit.plugins import deepgram, elevenlabs, openai
+
+    def make(dg: Any, oa: Any, el: Any) -> AgentSession:
+        return AgentSession(
+            vad=vad,
+            stt=deepgram.STT(base_url=dg.base_url, api_key="test"),
+            llm=openai.LLM(base_url=oa.base_url, api_key="test"),
+            tts=elevenlabs.TTS(base_url=el.base_url, api_key="test"),
+            turn_handling={"turn_detection": "vad"},
+        )
+
+    return make
+
+
+def analyse(run: Run, lat: Latencies) -> dict[str, Any]:
+    rows = []
+    missed = 0
+    for t in run.turns:
+        if t.t_audio is None or t.t_llm is None or t.t_commit is None:
+            missed += 1
+            rows.append({"phrase": t.phrase, "missed": True})
+            continue
+        total = (t.t_audio - t.t_eos) * 1000
+        endpointing = (t.t_commit - t.t_eos - lat.stt_final) * 1000
+        llm_left = max(0.0, t.t_llm + lat.llm_first_token - t.t_commit)
+        injected = (lat.stt_final + llm_left + lat.tts_first_audio) * 1000
+        rows.append(
+            {
+                "phrase": t.phrase,
+                "missed": False,
+                "total_ms": total,
+                "endpointing_ms": endpointing,
+                "injected_ms": injected,
+                "overhead_ms": total - endpointing - injected,
+                "llm_request_after_eos_ms": (t.t_llm - t.t_eos) * 1000,
+            }
+        )
+    ok = [r for r in rows if not r["missed"]]
+    return {
+        "label": run.label,
+        "turns": len(run.turns),
+        "missed": missed,
+        "per_turn": rows,
+        "total": summary([r["total_ms"] for r in ok]),
+        "endpointing": summary([r["endpointing_ms"] for r in ok]),
+        "overhead": summary([r["overhead_ms"] for r in ok]),
+        "injected": summary([r["injected_ms"] for r in ok]),
+        "llm_request_after_eos": summary([r["llm_request_after_eos_ms"] for r in ok]),
+    }
+
+
+def print_tables(results: list[dict[str, Any]], lat: Latencies) -> None:
+    print(
+        f"\nEnd of speech -> first agent audio (ms). Emulated latencies: STT final "
+        f"{lat.stt_final * 1000:.0f} ms after its {lat.stt_end_silence_ms} ms-silence endpointer, "
+        f"LLM first token {lat.llm_first_token * 1000:.0f}, TTS first audio "
+        f"{lat.tts_first_audio * 1000:.0f}. total = endpointing + injected (on the critical path) "
+        f"+ overhead"
+    )
+    rows = []
+    for r in results:
+        for part in ("total", "endpointing", "injected", "overhead", "llm_request_after_eos"):
+            s = r[part]
+            rows.append(
+                [
+                    r["label"],
+                    part,
+                    f"{s['n']}",
+                    s["p50"],
+                    s["p95"],
+                    s["max"],
+                    r["missed"] if part == "total" else "",
+                ]
+            )
+    print(table(["session", "part", "n", "p50", "p95", "max", "missed"], rows))
+    o = results[0]["total"]
+    for other in results[1:]:
+        s = other["total"]
+        if o["n"] and s["n"]:
+            print(
+                f"ratio ours/{other['label']}: p50 {o['p50'] / s['p50']:.2f} (target <= 0.75), "
+                f"p95 {o['p95'] / s['p95']:.2f} (target <= 0.50)"
+            )
+    print(f"ours overhead p95 {results[0]['overhead']['p95']:.1f} ms (target <= 25)")
+
+
+async def run(
+    out_dir: Path, *, quick: bool = False, n_turns: int | None = None, lat: Latencies | None = None
+) -> dict[str, Any]:
+    from livekit.plugins import silero
+
+    lat = lat or Latencies()
+    n_turns = n_turns or (4 if quick else 20)
+    results = []
+    for label, factory in (("ours", _ours), ("stock", _stock), ("stock-vad", _stock_vad)):
+        vad = silero.VAD.load()  # one VAD per session (never shared across sessions)
+        print(f"[latency] {label}: {n_turns} turns in real time ...", flush=True)
+        r = await drive_session(label, factory(vad), n_turns=n_turns, lat=lat)
+        results.append(analyse(r, lat))
+    print_tables(results, lat)
+    from callcenter.turn_taking import telephony_turn_handling
+
+    payload = {
+        "latencies_s": lat.__dict__,
+        "n_turns": n_turns,
+        "ours_turn_handling": telephony_turn_handling(has_stt=True),
+        "results": results,
+    }
+    write_json(out_dir, "latency", payload)
+    return payload

@@ -1,0 +1,43 @@
+"""Smoke test of `python -m benchmarks`: the quick data + provisioning sections complete and
+write their JSON. Benchmarks are measurements, so nothing here asserts a time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import data_queries
+from benchmarks.__main__ import main
+
+
+async def test_data_section_tiny(tmp_path: Path) -> None:
+    await data_queries.run(tmp_path, quick=True, n_orders=2_000, iterations=3)
+    payload = json.loads((tmp_path / "data.json").read_text())
+    assert payload["section"] == "data"
+    assert {"n_orders", "iterations", "backends", "machine"} <= payload.keys()
+    sqlite = payload["backends"]["sqlite"]
+    assert set(sqlite["tools"]) == set(data_queries.TOOLS)
+    for stats in sqlite["tools"].values():
+        assert {"p50", "p99", "samples_ms"} <= stats.keys()
+        assert len(stats["samples_ms"]) == 3
+    pg = payload["backends"]["postgres"]
+    assert "skipped" in pg or set(pg["tools"]) == set(data_queries.TOOLS)
+
+
+def test_provisioning_section_via_cli(tmp_path: Path) -> None:
+    assert main(["--quick", "--only", "provisioning", "--out", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "provisioning.json").read_text())
+    assert [s["step"] for s in payload["steps"]] == [
+        "plan (empty project)",
+        "apply (empty project)",
+        "plan (converged)",
+        "apply (converged, no-op)",
+    ]
+    assert payload["live_state"]["numbers"] == 100
+
+
+def test_unknown_section_is_rejected(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--only", "nope", "--out", str(tmp_path)])
