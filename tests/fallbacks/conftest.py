@@ -38,5 +38,3 @@ async def fallback() -> AsyncIterator[OpenAIHTTPEmulator]:
 async def realtime() -> AsyncIterator[OpenAIRealtimeEmulator]:
     async with OpenAIRealtimeEmulator() as emu:
         yield emu
-
-
