@@ -161,6 +161,19 @@ def _apply_list_update(current: list[str], update: api.ListUpdate) -> list[str]:
     return out
 
 
+
+def _replaced_or_patched(current: Any, req: Any, info: Any) -> Any:
+    """Apply an Update*Request's `replace` or partial `update` action to a copy of `current`."""
+    action = req.WhichOneof("action")
+    if action == "replace":
+        info.CopyFrom(req.replace)
+    elif action == "update":
+        info.CopyFrom(current)
+        _apply_partial(info, req.update)
+    else:
+        raise TwirpFault("invalid_argument", "missing or unsupported action")
+    return info
+
 def _apply_partial(info: Any, update: Any) -> None:
     """Apply a SIP*Update message: only fields present in the update change."""
     for fd in update.DESCRIPTOR.fields:
@@ -560,15 +573,7 @@ class LiveKitEmulator:
         current = self.inbound.get(req.sip_trunk_id)
         if current is None:
             raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
-        info = api.SIPInboundTrunkInfo()
-        action = req.WhichOneof("action")
-        if action == "replace":
-            info.CopyFrom(req.replace)
-        elif action == "update":
-            info.CopyFrom(current)
-            _apply_partial(info, req.update)
-        else:
-            raise TwirpFault("invalid_argument", "missing or unsupported action")
+        info = _replaced_or_patched(current, req, api.SIPInboundTrunkInfo())
         info.sip_trunk_id = current.sip_trunk_id
         self._stamp(info, current.created_at)
         self._check_inbound(info)
@@ -589,15 +594,7 @@ class LiveKitEmulator:
         current = self.outbound.get(req.sip_trunk_id)
         if current is None:
             raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
-        info = api.SIPOutboundTrunkInfo()
-        action = req.WhichOneof("action")
-        if action == "replace":
-            info.CopyFrom(req.replace)
-        elif action == "update":
-            info.CopyFrom(current)
-            _apply_partial(info, req.update)
-        else:
-            raise TwirpFault("invalid_argument", "missing or unsupported action")
+        info = _replaced_or_patched(current, req, api.SIPOutboundTrunkInfo())
         info.sip_trunk_id = current.sip_trunk_id
         self._stamp(info, current.created_at)
         self.outbound[info.sip_trunk_id] = info
