@@ -7,10 +7,14 @@ from typing import ClassVar
 from livekit.agents import Agent, llm
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from callcenter import prompts
+from callcenter import prompts, tool_schemas
 from callcenter.agents.shared_tools import SHARED_TOOLS, end_call_tool
 from callcenter.phases import Phase
 from callcenter.state import CallState
+
+# Every agent's tool schemas are built once per process instead of on every model
+# request (about 10 ms per request for a specialist; see callcenter/tool_schemas.py).
+tool_schemas.install()
 
 
 class CallAgent(Agent):
