@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final, Literal
 
 from livekit.agents import llm, stt, tts
 from livekit.agents import vad as vad_mod
@@ -51,6 +51,17 @@ class Providers:
 
 DEEPGRAM_DEFAULT_URL = "https://api.deepgram.com/v1/listen"
 """The Deepgram plugin's own default endpoint (its `base_url` takes no NOT_GIVEN)."""
+
+
+TTS_SAMPLE_RATE = 24000
+"""Both TTS providers answer in raw 24 kHz PCM (`ELEVENLABS_OUTPUT_FORMAT`, OpenAI's
+`"pcm"`), the rate the room's audio output runs at, so a reply is never decoded or
+resampled on its way out. The plugins' defaults are MP3 (ElevenLabs at 22.05 kHz): the MP3
+decoder added ~20 ms before the first audio frame of every reply in the latency benchmark
+and CPU to every call, and the fallback adapter then resampled ElevenLabs to OpenAI's
+24 kHz. Raw PCM costs bandwidth (384 kbit/s while speaking), which a server has."""
+
+ELEVENLABS_OUTPUT_FORMAT: Final[Literal["pcm_24000"]] = "pcm_24000"
 
 
 def _url(value: str | None) -> NotGivenOr[str]:
@@ -109,6 +120,13 @@ class BudgetedTTSFallback(tts.FallbackAdapter):
         self, *, conn_options: APIConnectOptions = DEFAULT_FALLBACK_API_CONNECT_OPTIONS
     ) -> Any:
         return super().stream(conn_options=self._bounded(conn_options))
+
+
+def import_provider_plugins() -> None:
+    """Import the provider plugins now. `build_providers` imports them lazily (the console's
+    degraded mode never needs them), which would put seconds of import CPU inside the
+    first call a worker process takes; the worker's prewarm calls this instead."""
+    from livekit.plugins import deepgram, elevenlabs, openai  # noqa: F401
 
 
 def connect_options(settings: Settings) -> APIConnectOptions:
@@ -180,6 +198,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
                 model=settings.elevenlabs_model,
                 api_key=settings.elevenlabs_api_key.get_secret_value(),
                 base_url=_url(settings.elevenlabs_base_url),
+                encoding=ELEVENLABS_OUTPUT_FORMAT,
             )
         )
     tts_chain.append(
@@ -188,6 +207,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
             voice=settings.openai_tts_voice,
             api_key=key,
             base_url=base,
+            response_format="pcm",
         )
     )
 

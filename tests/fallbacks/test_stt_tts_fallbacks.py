@@ -15,7 +15,12 @@ from livekit.agents import APIConnectOptions, stt, tts
 from livekit.agents.utils import http_context
 
 from callcenter.call import CallLifecycle
-from callcenter.providers import Providers, build_providers
+from callcenter.providers import (
+    ELEVENLABS_OUTPUT_FORMAT,
+    TTS_SAMPLE_RATE,
+    Providers,
+    build_providers,
+)
 from callcenter.state import CallDeps, CallState
 from callcenter.telephony.sip import CallInfo
 from tests.fallbacks.support import MAYA, emulator_settings, load_vad
@@ -175,6 +180,9 @@ async def test_tts_happy_path_elevenlabs_speaks(
         frames, _, failed = await synthesize(providers.tts, REPLY)
     assert not failed and seconds(frames) > 1.0
     assert [s.text.strip() for s in elevenlabs.syntheses] == [REPLY]
+    # raw PCM at the output rate: nothing to decode or resample on the way to the caller
+    assert [s.output_format for s in elevenlabs.syntheses] == [ELEVENLABS_OUTPUT_FORMAT]
+    assert {f.sample_rate for f in frames} == {TTS_SAMPLE_RATE}
     assert primary.requests_for("/audio/speech") == []
     assert state.provider_switches == []
 
@@ -193,7 +201,9 @@ async def test_tts_elevenlabs_5xx_before_reply_openai_speaks(
     assert not failed
     # the whole reply is spoken by OpenAI TTS (60 ms a character in the emulator)
     assert seconds(frames) >= 0.9 * 0.06 * len(REPLY)
-    assert len(primary.requests_for("/audio/speech")) == 1
+    [speech] = primary.requests_for("/audio/speech")
+    assert speech.body["response_format"] == "pcm"
+    assert {f.sample_rate for f in frames} == {TTS_SAMPLE_RATE}
     assert elevenlabs.syntheses == []
     [switch] = state.provider_switches
     assert switch.kind == "tts"
