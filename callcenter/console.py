@@ -285,9 +285,9 @@ async def _drain(
 def _console_vad(settings: Settings) -> Any:
     if not settings.use_live_providers:
         return None
-    from livekit.plugins import silero
+    from callcenter.turn_taking import load_vad
 
-    return silero.VAD.load()
+    return load_vad()
 
 
 def main_console(

@@ -22,9 +22,10 @@ from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
 from callcenter.data.database import Database
 from callcenter.escalation.manager import build_escalation
-from callcenter.providers import build_providers
+from callcenter.providers import build_providers, import_provider_plugins
 from callcenter.telephony.dtmf import KeypadRouter
 from callcenter.telephony.sip import CallInfo
+from callcenter.turn_taking import load_vad
 
 logger = logging.getLogger("callcenter.worker")
 
@@ -41,11 +42,11 @@ def check_worker_settings(settings: Settings) -> None:
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per worker process: settings and the Silero VAD model (not per call)."""
-    from livekit.plugins import silero
-
+    """Once per worker process: settings, the provider plugins and the Silero VAD model
+    (not during a call: importing the plugins alone takes seconds of CPU)."""
     proc.userdata["settings"] = load_settings()
-    proc.userdata["vad"] = silero.VAD.load()
+    import_provider_plugins()
+    proc.userdata["vad"] = load_vad()
 
 
 def _room_options(settings: Settings) -> room_io.RoomOptions:

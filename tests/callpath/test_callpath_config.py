@@ -88,3 +88,22 @@ def test_worker_starts_when_configured() -> None:
         CALLCENTER_PROVIDER_MODE="live",
     )
     check_worker_settings(settings)  # no error
+
+
+def test_prewarm_readies_plugins_and_the_telephony_vad(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job process imports the provider plugins and loads the 8 kHz Silero VAD before it
+    takes a call, so neither costs the first caller seconds of silence."""
+    import sys
+    from types import SimpleNamespace
+
+    from callcenter import worker
+    from callcenter.turn_taking import VAD_MIN_SILENCE_S
+
+    monkeypatch.chdir(sys.prefix)  # no developer .env: the embedded defaults
+    proc = SimpleNamespace(userdata={})
+    worker.prewarm(proc)  # type: ignore[arg-type]
+    opts = proc.userdata["vad"]._opts
+    assert (opts.sample_rate, opts.min_silence_duration) == (8000, VAD_MIN_SILENCE_S)
+    for plugin in ("openai", "deepgram", "elevenlabs"):
+        assert f"livekit.plugins.{plugin}" in sys.modules
+    assert proc.userdata["settings"].company_name
