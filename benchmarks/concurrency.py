@@ -37,12 +37,14 @@ def _cpu_s() -> float:
 
 def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
     try:
-        from livekit.plugins import silero
-
         from benchmarks.latency import Latencies, _ours, analyse, drive_session
+        from callcenter.providers import import_provider_plugins
+        from callcenter.turn_taking import load_vad
 
         lat = Latencies()
-        vad = silero.VAD.load()  # this process's own VAD (as a prewarmed job process)
+        # what the worker's prewarm does in a job process before it takes a call
+        import_provider_plugins()
+        vad = load_vad()  # this process's own VAD
         rss_idle = rss_mib()
         barrier.wait(timeout=600)
         cpu0, t0 = _cpu_s(), time.perf_counter()

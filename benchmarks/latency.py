@@ -1,8 +1,9 @@
 """End of caller speech -> first agent audio: our session vs a stock AgentSession.
 
-Both sessions hear the same committed caller phrases (tests/fixtures/audio, 16 kHz, fed in
-real time through a custom `AudioInput`, silence between phrases) and talk to the same local
-provider emulators at fixed latencies:
+Both sessions hear the same committed caller phrases (tests/fixtures/audio, resampled to
+24 kHz and fed in real time in 50 ms frames, as RoomIO delivers a room's audio, through a
+custom `AudioInput`, silence between phrases) and talk to the same local provider
+emulators at fixed latencies:
 
 - STT (DeepgramEmulator): final transcript `final_delay` (default 100 ms) after its own
   energy endpointer sees `end_silence_ms` (300 ms, the emulator default) of silence;
@@ -10,7 +11,7 @@ provider emulators at fixed latencies:
 - TTS (ElevenLabsEmulator): first audio `first_audio_latency` (150 ms).
 
 Per turn we record, on one clock (`time.perf_counter`, emulators run in-process):
-  t_eos     end of caller speech (last 20 ms frame above an energy threshold in the WAV)
+  t_eos     end of caller speech (last 10 ms window above an energy threshold in the WAV)
   t_llm     chat request arrives at the LLM emulator
   t_commit  user turn committed (user message added to the chat context)
   t_audio   first agent audio frame reaches our `AudioOutput`
@@ -44,8 +45,11 @@ from benchmarks._common import summary, table, write_json
 from tests.support.audio import load_frames, phrase_text, silence_frames
 from tests.support.emulators import DeepgramEmulator, ElevenLabsEmulator, OpenAIHTTPEmulator
 
-SAMPLE_RATE = 16000
-FRAME_MS = 20
+SAMPLE_RATE = 24000
+FRAME_MS = 50
+"""Caller audio reaches the session as RoomIO delivers it from the room: 50 ms frames at
+24 kHz (`room_io.AudioInputOptions` defaults), resampled from the 8 kHz fixtures."""
+EOS_WINDOW_MS = 10
 PHRASES = [
     "check_order.wav",
     "zip_code.wav",
@@ -75,14 +79,16 @@ class Latencies:
         return self.stt_final + self.llm_first_token + self.tts_first_audio
 
 
-def speech_end_offset(frames: list[rtc.AudioFrame], threshold: float = 500.0) -> float:
-    """Seconds from the phrase start to the end of the last frame above `threshold` RMS."""
+def speech_end_offset(phrase: str, threshold: float = 500.0) -> float:
+    """Seconds from the phrase start to the end of the last 10 ms window above `threshold`
+    RMS (finer than the 50 ms frames the session is fed)."""
     last = 0
-    for i, f in enumerate(frames):
+    windows = load_frames(phrase, sample_rate=SAMPLE_RATE, frame_ms=EOS_WINDOW_MS)
+    for i, f in enumerate(windows):
         a = np.frombuffer(f.data, dtype=np.int16).astype(np.float64)
         if len(a) and np.sqrt(np.mean(a * a)) > threshold:
             last = i + 1
-    return last * FRAME_MS / 1000
+    return last * EOS_WINDOW_MS / 1000
 
 
 @dataclass
@@ -156,7 +162,7 @@ async def drive_session(
     run = Run(label)
     texts = [phrase_text(PHRASES[i % len(PHRASES)]) for i in range(n_turns)]
     clips = {p: load_frames(p, sample_rate=SAMPLE_RATE, frame_ms=FRAME_MS) for p in PHRASES}
-    ends = {p: speech_end_offset(f) for p, f in clips.items()}
+    ends = {p: speech_end_offset(p) for p in clips}
 
     def current_turn(now: float) -> Turn | None:
         for t in reversed(run.turns):
@@ -375,11 +381,15 @@ async def run(
 ) -> dict[str, Any]:
     from livekit.plugins import silero
 
+    from callcenter.turn_taking import load_vad
+
     lat = lat or Latencies()
     n_turns = n_turns or (4 if quick else 20)
     results = []
     for label, factory in (("ours", _ours), ("stock", _stock), ("stock-vad", _stock_vad)):
-        vad = silero.VAD.load()  # one VAD per session (never shared across sessions)
+        # one VAD per session (never shared across sessions): ours is the worker's
+        # (callcenter.turn_taking.load_vad), stock is Silero's defaults
+        vad = load_vad() if label == "ours" else silero.VAD.load()
         print(f"[latency] {label}: {n_turns} turns in real time ...", flush=True)
         r = await drive_session(label, factory(vad), n_turns=n_turns, lat=lat)
         results.append(analyse(r, lat))

@@ -161,7 +161,6 @@ def _apply_list_update(current: list[str], update: api.ListUpdate) -> list[str]:
     return out
 
 
-
 def _replaced_or_patched(current: Any, req: Any, info: Any) -> Any:
     """Apply an Update*Request's `replace` or partial `update` action to a copy of `current`."""
     action = req.WhichOneof("action")
@@ -173,6 +172,7 @@ def _replaced_or_patched(current: Any, req: Any, info: Any) -> Any:
     else:
         raise TwirpFault("invalid_argument", "missing or unsupported action")
     return info
+
 
 def _apply_partial(info: Any, update: Any) -> None:
     """Apply a SIP*Update message: only fields present in the update change."""
