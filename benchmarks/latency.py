@@ -5,8 +5,9 @@ Both sessions hear the same committed caller phrases (tests/fixtures/audio, resa
 custom `AudioInput`, silence between phrases) and talk to the same local provider
 emulators at fixed latencies:
 
-- STT (DeepgramEmulator): final transcript `final_delay` (default 100 ms) after its own
-  energy endpointer sees `end_silence_ms` (300 ms, the emulator default) of silence;
+- STT (DeepgramEmulator): final transcript `final_delay` (default 100 ms) after its energy
+  endpointer has seen the silence the client asked Deepgram for (`endpointing`: the
+  plugin's 25 ms default, for both sessions), so short pauses split an utterance as live;
 - LLM (OpenAIHTTPEmulator): first token `llm_latency` (300 ms) after the request arrives;
 - TTS (ElevenLabsEmulator): first audio `first_audio_latency` (150 ms).
 
@@ -72,7 +73,9 @@ class Latencies:
     stt_final: float = 0.100
     llm_first_token: float = 0.300
     tts_first_audio: float = 0.150
-    stt_end_silence_ms: int = 300
+    stt_end_silence_ms: int | None = None
+    """Silence that ends an STT utterance; None = the client's `endpointing` (Deepgram's
+    behaviour; the plugin sends 25 ms). The previous runs used a fixed 300 ms."""
 
     @property
     def injected(self) -> float:
@@ -173,13 +176,17 @@ async def drive_session(
     async def llm_responder(req: Any) -> str:
         now = time.perf_counter()
         t = current_turn(now)
-        if t is not None and t.t_llm is None:
+        if t is not None and t.t_audio is None:
+            # the last request before the reply is heard is the one answered (preemptive
+            # generation restarts on every new final transcript)
             t.t_llm = now
         await asyncio.sleep(lat.llm_first_token)
         return REPLY
 
     def transcriber(index: int, pcm: Any, rate: int) -> str:
-        return texts[min(index, len(texts) - 1)]
+        # the phrase being spoken (an utterance may be part of it: the STT endpoints at
+        # short pauses, and every final restarts preemptive generation, as live)
+        return texts[len(run.turns) - 1] if run.turns else ""
 
     async with contextlib.AsyncExitStack() as stack:
         oa = await stack.enter_async_context(OpenAIHTTPEmulator())
@@ -344,7 +351,8 @@ def analyse(run: Run, lat: Latencies) -> dict[str, Any]:
 def print_tables(results: list[dict[str, Any]], lat: Latencies) -> None:
     print(
         f"\nEnd of speech -> first agent audio (ms). Emulated latencies: STT final "
-        f"{lat.stt_final * 1000:.0f} ms after its {lat.stt_end_silence_ms} ms-silence endpointer, "
+        f"{lat.stt_final * 1000:.0f} ms after "
+        f"{lat.stt_end_silence_ms or 'the requested (25)'} ms of silence, "
         f"LLM first token {lat.llm_first_token * 1000:.0f}, TTS first audio "
         f"{lat.tts_first_audio * 1000:.0f}. total = endpointing + injected (on the critical path) "
         f"+ overhead"

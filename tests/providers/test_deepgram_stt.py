@@ -202,3 +202,32 @@ async def test_refused_connection_after_stop(http_session: aiohttp.ClientSession
         await _run_stream(
             _stt(emu, http_session).stream(conn_options=FAST), _caller_audio("yes.wav")
         )
+
+
+@pytest.mark.parametrize("endpointing_ms", [25, 1500])
+async def test_client_endpointing_decides_where_utterances_end(
+    http_session: aiohttp.ClientSession, endpointing_ms: int
+) -> None:
+    """With `end_silence_ms=None` the emulator ends an utterance after the silence the plugin
+    asked for (`endpointing`), like Deepgram: 25 ms splits a sentence at its pauses, 1.5 s
+    keeps it whole. Two phrases 150 ms apart (plus the recordings' own trailing silence,
+    about 0.7 s in all) stand in for a pause inside a sentence."""
+    rate = 16000
+    first = load_frames("check_order.wav", sample_rate=rate, frame_ms=20)
+    frames = silence_frames(200, sample_rate=rate) + first + silence_frames(150, sample_rate=rate)
+    frames += load_frames("yes.wav", sample_rate=rate, frame_ms=20)
+    frames += silence_frames(2000, sample_rate=rate)
+    async with DeepgramEmulator(end_silence_ms=None) as emu:
+        emu.default_transcript = "words"
+        plugin = deepgram.STT(
+            base_url=emu.base_url, api_key="test", http_session=http_session,
+            endpointing_ms=endpointing_ms,
+        )  # fmt: skip
+        events = await _run_stream(plugin.stream(conn_options=FAST), frames, finals=1)
+    assert emu.requests_for("/v1/listen")[0].query["endpointing"] == str(endpointing_ms)
+    [final] = [e for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    first_phrase_end = 0.2 + sum(f.duration for f in first)
+    if endpointing_ms == 1500:  # one utterance: it ends after the second phrase
+        assert final.alternatives[0].end_time > first_phrase_end + 0.15
+    else:  # the pause ended the first utterance
+        assert final.alternatives[0].end_time <= first_phrase_end + 0.05

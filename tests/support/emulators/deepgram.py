@@ -15,7 +15,10 @@ small energy VAD (audio time, so audio may be pushed faster than real time) find
   growing prefix of the scripted transcript (when ``interim_results=true``)
 - ``end_silence_ms`` of silence after speech (default 300) -> after ``final_delay`` seconds
   (default 0.1) a final ``Results`` (is_final=true, speech_final=true), then ``UtteranceEnd``
-  if ``utterance_end_ms`` was requested
+  if ``utterance_end_ms`` was requested. With ``end_silence_ms=None`` the silence is the
+  client's ``endpointing`` query parameter, as Deepgram does (the plugin asks for 25 ms by
+  default; short pauses inside a sentence then end an utterance too, as they do live);
+  ``endpointing=false`` or no parameter falls back to 300 ms
 - ``Finalize`` ends the open utterance at once (``from_finalize=true``); ``CloseStream``
   finalizes, sends ``Metadata`` and closes; ``KeepAlive`` is counted.
 
@@ -60,7 +63,7 @@ class DeepgramEmulator(EmulatorServer):
         self,
         *,
         final_delay: float = 0.1,
-        end_silence_ms: int = 300,
+        end_silence_ms: int | None = 300,
         interim_every_ms: int = 300,
         vad_threshold: float = 300.0,
     ) -> None:
@@ -164,7 +167,7 @@ class _ListenSession:
         self.utterance_end = q.get("utterance_end_ms") is not None
         self.request_id = str(uuid.uuid4())
         self.vad = EnergyVAD(
-            self.sample_rate, threshold=emu.vad_threshold, silence_ms=emu.end_silence_ms
+            self.sample_rate, threshold=emu.vad_threshold, silence_ms=_silence_ms(emu, q)
         )
         self.gate = ChunkGate(emu, self.path)
         self.stalled = emu._ws_stalled(self.path)
@@ -316,6 +319,17 @@ class _ListenSession:
                 "model_uuid": "00000000-0000-0000-0000-000000000000",
             },
         }
+
+
+DEFAULT_END_SILENCE_MS = 300
+
+
+def _silence_ms(emu: DeepgramEmulator, query: Any) -> int:
+    """Silence that ends an utterance: the emulator's setting, or the client's `endpointing`."""
+    if emu.end_silence_ms is not None:
+        return emu.end_silence_ms
+    requested = str(query.get("endpointing", ""))
+    return int(requested) if requested.isdigit() else DEFAULT_END_SILENCE_MS
 
 
 def _alternative(text: str, start: float, end: float) -> dict[str, Any]:

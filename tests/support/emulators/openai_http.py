@@ -316,7 +316,12 @@ class OpenAIHTTPEmulator(EmulatorServer):
             )
 
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
+        try:
+            await resp.prepare(request)
+        except ConnectionResetError:
+            # the client gave up while the reply was pending (e.g. a cancelled preemptive
+            # generation): nothing to send, and not an emulator error
+            return resp
         # first_byte_delay was already applied before the headers
         gate = ChunkGate(self, request.path, base_delay=reply.chunk_delay)
         gate._first = False
