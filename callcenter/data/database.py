@@ -20,7 +20,8 @@ import datetime as dt
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,42 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur.close()
 
 
+PING_IDLE_SECONDS = 1.0
+"""PostgreSQL connections idle in the pool longer than this are pinged on checkout."""
+
+_LAST_CHECKIN = "callcenter_last_checkin"
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """``pool_pre_ping``, but only for connections idle longer than ``idle_seconds``.
+
+    SQLAlchemy's pre-ping costs three round trips on asyncpg (BEGIN, ``;``, ROLLBACK) on
+    EVERY checkout, i.e. on every tool call. A connection checked in a moment ago is alive
+    in all but a vanishing number of cases (HikariCP skips validation within 500 ms for the
+    same reason); if it is not, the failing statement's disconnect error still invalidates
+    the pool as usual. Connections that sat idle (server restart, idle timeouts, NAT drops)
+    are pinged exactly as before, and a failed ping makes the pool reconnect transparently
+    (``DisconnectionError`` from a ``checkout`` listener).
+    """
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+
+    def on_checkin(dbapi_conn: Any, record: Any) -> None:
+        record.info[_LAST_CHECKIN] = time.monotonic()
+
+    def on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_CHECKIN)
+        if last is None or time.monotonic() - last <= idle_seconds:
+            return  # brand-new (just connected) or recently used
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("pooled connection failed its ping") from exc
+
+    event.listen(sync_engine, "checkin", on_checkin)
+    event.listen(sync_engine, "checkout", on_checkout)
+
+
 _PG_LOCK_KEY = 0x63616C6C  # "call": pg_advisory_xact_lock key for migrate/seed
 
 
@@ -134,6 +171,17 @@ class Database:
         self._engine = engine
         self._schema = schema
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Reads: autocommit on PostgreSQL, so a single-statement read is one round trip (no
+        # BEGIN, no ROLLBACK when the connection goes back to the pool). Under READ COMMITTED
+        # every statement takes its own snapshot anyway, so one statement sees exactly what it
+        # saw inside a transaction. asyncpg switches the mode client-side (no round trip).
+        # SQLite: pysqlite never opens a transaction for a SELECT, and switching its isolation
+        # level costs a worker-thread hop each way, so reads use the engine as is.
+        self._read_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     @classmethod
     async def open(
@@ -159,24 +207,27 @@ class Database:
         sa_url = make_url(url)
         backend = sa_url.get_backend_name()
         connect_args: dict[str, Any] = {}
-        engine_kwargs: dict[str, Any] = {"echo": echo}
+        # LIFO: the connection returned last is reused first, so a steady trickle of tool
+        # calls keeps reusing one warm connection (SQLite page cache, asyncpg prepared
+        # statements, no idle ping) and surplus connections can age out.
+        engine_kwargs: dict[str, Any] = {"echo": echo, "pool_use_lifo": True}
         if backend == "sqlite":
             database = sa_url.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             connect_args["timeout"] = 5
-        elif backend == "postgresql":
-            engine_kwargs["pool_pre_ping"] = True
-            if schema is not None:
-                if not _SCHEMA_RE.match(schema):
-                    raise ValueError(f"invalid schema name {schema!r}")
-                connect_args["server_settings"] = {"search_path": schema}
+        elif backend == "postgresql" and schema is not None:
+            if not _SCHEMA_RE.match(schema):
+                raise ValueError(f"invalid schema name {schema!r}")
+            connect_args["server_settings"] = {"search_path": schema}
         if schema is not None and backend != "postgresql":
             raise ValueError("schema= is only supported for PostgreSQL")
 
         engine = create_async_engine(sa_url, connect_args=connect_args, **engine_kwargs)
         if backend == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        elif backend == "postgresql":
+            _install_idle_ping(engine, PING_IDLE_SECONDS)
 
         db = cls(engine, schema=schema)
         lock_path = _sqlite_lock_path(sa_url) if backend == "sqlite" else None
@@ -233,6 +284,36 @@ class Database:
     def session(self) -> AsyncSession:
         """A new :class:`AsyncSession`; use as ``async with db.session() as s:``."""
         return self._sessions()
+
+    def read(self) -> AsyncConnection:
+        """A pooled Core connection for read-only statements: ``async with db.read() as c:``.
+
+        No transaction on PostgreSQL (autocommit), so each statement sees its own snapshot:
+        use it for reads that are ONE statement (or do not need a common snapshot). Never
+        write through it. Cheaper than :meth:`session` (no ORM unit of work, no BEGIN /
+        ROLLBACK round trips); the account tools use it.
+        """
+        return self._read_engine.connect()
+
+    async def fetch_all(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Run ONE read-only statement on :meth:`read` and return all its rows (`sa.Row`).
+
+        Retried once on a fresh connection when the pooled one turns out to be dead: the
+        pool pings only connections idle longer than ``PING_IDLE_SECONDS``, so a server
+        restart inside that window would otherwise fail one tool call. A read is safe to
+        repeat; nothing else is retried.
+        """
+        try:
+            async with self.read() as conn:
+                return (await conn.execute(statement, params or {})).all()
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning("database connection was dead; retrying the read on a new one")
+        async with self.read() as conn:
+            return (await conn.execute(statement, params or {})).all()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

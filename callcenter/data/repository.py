@@ -10,8 +10,10 @@ Business outcomes (cannot cancel a shipped order, return window closed, ...) are
 results, not exceptions; exceptions are for programming errors and invalid input
 (:class:`RefundRequestError` and subclasses are ``ValueError``).
 
-All methods open their own short session/transaction via ``db.session()``; the objects
-returned are immutable dataclasses detached from the session.
+All methods open their own short session/transaction via ``db.session()`` — except the
+read-only account tools (orders, shipments, balance, invoices, payments), which run one
+prebuilt Core statement each on ``db.fetch_all()`` (see "tool reads" below). The objects
+returned are immutable dataclasses detached from any session.
 
 Log messages carry ids and outcomes only: never names, phone numbers, PINs or free text.
 """
@@ -20,8 +22,12 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import enum
+import functools
 import hmac
+import itertools
 import logging
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -40,8 +46,10 @@ from callcenter.data.models import (
     Customer,
     CustomerPhone,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     Order,
+    OrderItem,
     OrderStatus,
     Payment,
     PaymentMethod,
@@ -330,33 +338,6 @@ class InvalidRefundAmountError(RefundRequestError):
 # --------------------------------------------------------------------------- converters
 
 
-def _shipment_view(s: Shipment) -> ShipmentView:
-    return ShipmentView(
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        status=s.status,
-        shipped_at=s.shipped_at,
-        estimated_delivery=s.estimated_delivery,
-        delivered_at=s.delivered_at,
-        last_location=s.last_location,
-    )
-
-
-def _order_view(o: Order) -> OrderView:
-    latest = o.shipments[-1] if o.shipments else None
-    return OrderView(
-        order_number=o.order_number,
-        status=o.status,
-        placed_at=o.placed_at,
-        total_cents=o.total_cents,
-        currency=o.currency,
-        items=tuple(
-            OrderItemView(i.sku, i.description, i.quantity, i.unit_price_cents) for i in o.items
-        ),
-        shipment=_shipment_view(latest) if latest is not None else None,
-    )
-
-
 def _return_view(r: Return, order_number: str) -> ReturnView:
     return ReturnView(r.rma_number, order_number, r.reason, r.status, r.created_at)
 
@@ -455,6 +436,306 @@ class CustomerDirectory:
         return ok
 
 
+# --------------------------------------------------------------------------- tool reads
+#
+# The read-only account tools each run ONE prebuilt Core statement on a ``Database.fetch_all()``
+# connection: one round trip (PostgreSQL, autocommit: no BEGIN/ROLLBACK) or one worker-thread
+# query (SQLite), no ORM identity map, and statement objects built once so SQLAlchemy reuses
+# their cache key and compiled SQL (``recent_*``: one statement per clamped limit).
+# Parameters: ``customer_id`` always, plus ``number`` / ``today``. Every statement filters on
+# ``customer_id`` exactly like the ORM queries did.
+
+_CUSTOMER_ID = sa.bindparam("customer_id", type_=sa.Integer())
+_NUMBER = sa.bindparam("number", type_=sa.String())
+_TODAY = sa.bindparam("today", type_=sa.Date())
+
+
+def _const(value: enum.StrEnum | int) -> sa.ColumnElement[Any]:
+    """A trusted constant (enum value, clamped limit) written into the SQL text.
+
+    asyncpg runs prepared statements; PostgreSQL keeps one generic plan for them only when
+    it is not estimated dearer than planning each call. It cannot see a bound ``status =
+    $3`` or ``LIMIT $2`` (assumes average selectivity / 10% of the rows), so statements
+    with such parameters were re-planned on every call (0.3-0.8 ms, more than executing).
+    """
+    if isinstance(value, enum.StrEnum):
+        if not value.value.isidentifier():
+            raise ValueError(f"not a plain SQL literal: {value.value!r}")
+        return sa.literal_column(f"'{value.value}'")
+    return sa.literal_column(str(int(value)))
+
+
+_orders_t: sa.Table = Order.__table__  # type: ignore[assignment]
+_items_t: sa.Table = OrderItem.__table__  # type: ignore[assignment]
+_shipments_t: sa.Table = Shipment.__table__  # type: ignore[assignment]
+_invoices_t: sa.Table = Invoice.__table__  # type: ignore[assignment]
+_lines_t: sa.Table = InvoiceLine.__table__  # type: ignore[assignment]
+_payments_t: sa.Table = Payment.__table__  # type: ignore[assignment]
+
+_SHIPMENT_COLS = (
+    _shipments_t.c.carrier,
+    _shipments_t.c.tracking_number,
+    _shipments_t.c.status,
+    _shipments_t.c.shipped_at,
+    _shipments_t.c.estimated_delivery,
+    _shipments_t.c.delivered_at,
+    _shipments_t.c.last_location,
+)
+"""Columns in :class:`ShipmentView` field order."""
+
+
+def _order_rows(orders: sa.FromClause) -> sa.Select[Any]:
+    """One row per item of each order in ``orders`` (orders table or a limited subquery),
+    each carrying the order's latest shipment (highest shipment id, as ``Order.shipments[-1]``).
+
+    Columns: order (0-5), item id + fields (6-10; None when the order has no items),
+    shipment id (11; None when not shipped) + :data:`_SHIPMENT_COLS` (12-18).
+    """
+    latest = _shipments_t.alias("latest")
+    latest_id = (
+        sa.select(sa.func.max(latest.c.id))
+        .where(latest.c.order_id == orders.c.id)
+        .correlate(orders)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            orders.c.id,
+            orders.c.order_number,
+            orders.c.status,
+            orders.c.placed_at,
+            orders.c.total_cents,
+            orders.c.currency,
+            _items_t.c.id,
+            _items_t.c.sku,
+            _items_t.c.description,
+            _items_t.c.quantity,
+            _items_t.c.unit_price_cents,
+            _shipments_t.c.id,
+            *_SHIPMENT_COLS,
+        )
+        .select_from(orders)
+        .outerjoin(_items_t, _items_t.c.order_id == orders.c.id)
+        .outerjoin(_shipments_t, _shipments_t.c.id == latest_id)
+    )
+
+
+_GET_ORDER = (
+    _order_rows(_orders_t)
+    .where(_orders_t.c.customer_id == _CUSTOMER_ID, _orders_t.c.order_number == _NUMBER)
+    .order_by(_items_t.c.id)
+)
+
+
+@functools.cache
+def _recent_orders(limit: int) -> sa.Select[Any]:
+    recent = (
+        sa.select(_orders_t)
+        .where(_orders_t.c.customer_id == _CUSTOMER_ID)
+        .order_by(_orders_t.c.placed_at.desc(), _orders_t.c.id.desc())
+        .limit(_const(limit))
+        .subquery("recent")
+    )
+    return _order_rows(recent).order_by(
+        recent.c.placed_at.desc(), recent.c.id.desc(), _items_t.c.id
+    )
+
+
+_GET_SHIPMENT = (
+    sa.select(*_SHIPMENT_COLS)
+    .join(_orders_t, _orders_t.c.id == _shipments_t.c.order_id)
+    .where(_orders_t.c.customer_id == _CUSTOMER_ID, _orders_t.c.order_number == _NUMBER)
+    .order_by(_shipments_t.c.id.desc())
+    .limit(1)
+)
+
+
+def _paid_cents(invoices: sa.FromClause) -> sa.ScalarSelect[Any]:
+    """Sum of this customer's *completed* payments on the correlated invoice (0 if none).
+
+    One ``payments(invoice_id, status)`` index probe per invoice; never a scan of the
+    customer's payment history.
+    """
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(_payments_t.c.amount_cents), 0))
+        .where(
+            _payments_t.c.invoice_id == invoices.c.id,
+            _payments_t.c.status == _const(PaymentStatus.COMPLETED),
+            _payments_t.c.customer_id == _CUSTOMER_ID,
+        )
+        .correlate(invoices)
+        .scalar_subquery()
+    )
+
+
+def _invoice_rows(invoices: sa.FromClause) -> sa.Select[Any]:
+    """One row per line of each invoice in ``invoices`` (table or a limited subquery).
+
+    Columns: invoice (0-6), paid cents (7), line id + fields (8-11; None when the invoice
+    has no lines), the line's order number (12; None unless the order is this customer's).
+    """
+    return (
+        sa.select(
+            invoices.c.id,
+            invoices.c.invoice_number,
+            invoices.c.status,
+            invoices.c.issued_at,
+            invoices.c.due_date,
+            invoices.c.total_cents,
+            invoices.c.currency,
+            _paid_cents(invoices),
+            _lines_t.c.id,
+            _lines_t.c.description,
+            _lines_t.c.amount_cents,
+            _lines_t.c.order_id,
+            _orders_t.c.order_number,
+        )
+        .select_from(invoices)
+        .outerjoin(_lines_t, _lines_t.c.invoice_id == invoices.c.id)
+        .outerjoin(
+            _orders_t,
+            sa.and_(_orders_t.c.id == _lines_t.c.order_id, _orders_t.c.customer_id == _CUSTOMER_ID),
+        )
+    )
+
+
+_GET_INVOICE = (
+    _invoice_rows(_invoices_t)
+    .where(_invoices_t.c.customer_id == _CUSTOMER_ID, _invoices_t.c.invoice_number == _NUMBER)
+    .order_by(_lines_t.c.id)
+)
+
+
+@functools.cache
+def _recent_invoices(limit: int) -> sa.Select[Any]:
+    recent = (
+        sa.select(_invoices_t)
+        .where(_invoices_t.c.customer_id == _CUSTOMER_ID)
+        .order_by(_invoices_t.c.issued_at.desc(), _invoices_t.c.id.desc())
+        .limit(_const(limit))
+        .subquery("recent")
+    )
+    return _invoice_rows(recent).order_by(
+        recent.c.issued_at.desc(), recent.c.id.desc(), _lines_t.c.id
+    )
+
+
+def _balance() -> sa.Select[Any]:
+    """One row: (open cents, overdue cents, next due date) — :class:`BalanceView` in SQL.
+
+    Per unpaid (open/overdue) invoice: owed = total - this customer's completed payments on
+    it; invoices owing nothing (or overpaid) are skipped; an invoice is overdue when marked
+    so or its due date is before ``today``; the next due date is the earliest among the
+    rest. Summed in the database so a customer with many unpaid invoices still costs one
+    row of result processing. The per-invoice step is a GROUP BY, not a correlated
+    subquery, so no planner can inline it and run the payments lookup once per use.
+    """
+    inv, pay = _invoices_t, _payments_t
+    # The customer test sits in the SUM, not the join: the only way into payments is then
+    # payments(invoice_id, status), one probe per unpaid invoice. (With it in the join,
+    # PostgreSQL hashed the customer's whole payment history instead.)
+    paid = sa.case((pay.c.customer_id == _CUSTOMER_ID, pay.c.amount_cents))
+    per_invoice = (
+        sa.select(
+            inv.c.due_date.label("due_date"),
+            sa.or_(inv.c.status == _const(InvoiceStatus.OVERDUE), inv.c.due_date < _TODAY).label(
+                "overdue"
+            ),
+            (inv.c.total_cents - sa.func.coalesce(sa.func.sum(paid), 0)).label("owed"),
+        )
+        .select_from(inv)
+        .outerjoin(
+            pay,
+            sa.and_(pay.c.invoice_id == inv.c.id, pay.c.status == _const(PaymentStatus.COMPLETED)),
+        )
+        .where(
+            inv.c.customer_id == _CUSTOMER_ID,
+            # OR of constants, not IN: an IN list is re-rendered on every execution; both
+            # backends turn this into lookups on invoices(customer_id, status).
+            sa.or_(
+                inv.c.status == _const(InvoiceStatus.OPEN),
+                inv.c.status == _const(InvoiceStatus.OVERDUE),
+            ),
+        )
+        .group_by(inv.c.id, inv.c.due_date, inv.c.status, inv.c.total_cents)
+        .subquery("per_invoice")
+    )
+    owed, overdue = per_invoice.c.owed, per_invoice.c.overdue
+    return sa.select(
+        sa.func.coalesce(sa.func.sum(sa.case((overdue, 0), else_=owed)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((overdue, owed), else_=0)), 0),
+        sa.func.min(sa.case((overdue, sa.null()), else_=per_invoice.c.due_date), type_=sa.Date()),
+    ).where(owed > 0)
+
+
+_BALANCE = _balance()
+
+
+@functools.cache
+def _recent_payments(limit: int) -> sa.Select[Any]:
+    return (
+        sa.select(
+            _payments_t.c.amount_cents,
+            _payments_t.c.method,
+            _payments_t.c.card_last4,
+            _payments_t.c.received_at,
+            _payments_t.c.status,
+            _invoices_t.c.invoice_number,
+        )
+        .outerjoin(_invoices_t, _invoices_t.c.id == _payments_t.c.invoice_id)
+        .where(_payments_t.c.customer_id == _CUSTOMER_ID)
+        .order_by(_payments_t.c.received_at.desc(), _payments_t.c.id.desc())
+        .limit(_const(limit))
+    )
+
+
+def _order_views(rows: Iterable[Sequence[Any]]) -> list[OrderView]:
+    """Fold :func:`_order_rows` rows (grouped by order, items in id order) into views."""
+    views = []
+    for _, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        order_rows = list(group)
+        head = order_rows[0]
+        views.append(
+            OrderView(
+                order_number=head[1],
+                status=head[2],
+                placed_at=head[3],
+                total_cents=head[4],
+                currency=head[5],
+                items=tuple(
+                    OrderItemView(r[7], r[8], r[9], r[10]) for r in order_rows if r[6] is not None
+                ),
+                shipment=None if head[11] is None else ShipmentView(*head[12:19]),
+            )
+        )
+    return views
+
+
+def _invoice_views(rows: Iterable[Sequence[Any]]) -> list[InvoiceView]:
+    """Fold :func:`_invoice_rows` rows (grouped by invoice, lines in id order) into views."""
+    views = []
+    for _, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        invoice_rows = list(group)
+        head = invoice_rows[0]
+        views.append(
+            InvoiceView(
+                invoice_number=head[1],
+                status=head[2],
+                issued_at=head[3],
+                due_date=head[4],
+                total_cents=head[5],
+                paid_cents=int(head[7]),
+                currency=head[6],
+                lines=tuple(
+                    InvoiceLineView(r[9], r[10], r[12] if r[11] else None)
+                    for r in invoice_rows
+                    if r[8] is not None
+                ),
+            )
+        )
+    return views
+
+
 # --------------------------------------------------------------------------- account
 
 
@@ -479,37 +760,26 @@ class AccountRepository:
     async def get_order(self, order_number: str) -> OrderView | None:
         """The order with items and latest shipment, or None (unknown or not this customer's)."""
         number = normalize_order_number(order_number)
-        async with self._db.session() as s:
-            order = await s.scalar(
-                self._orders()
-                .where(Order.order_number == number)
-                .options(selectinload(Order.items), selectinload(Order.shipments))
-            )
-            return _order_view(order) if order is not None else None
+        rows = await self._db.fetch_all(
+            _GET_ORDER, {"customer_id": self._customer_id, "number": number}
+        )
+        views = _order_views(rows)
+        return views[0] if views else None
 
     async def recent_orders(self, limit: int = 5) -> list[OrderView]:
         """Most recent orders first (index ``orders(customer_id, placed_at desc)``)."""
-        async with self._db.session() as s:
-            orders = await s.scalars(
-                self._orders()
-                .order_by(Order.placed_at.desc(), Order.id.desc())
-                .limit(_clamp(limit))
-                .options(selectinload(Order.items), selectinload(Order.shipments))
-            )
-            return [_order_view(o) for o in orders]
+        rows = await self._db.fetch_all(
+            _recent_orders(_clamp(limit)), {"customer_id": self._customer_id}
+        )
+        return _order_views(rows)
 
     async def get_shipment(self, order_number: str) -> ShipmentView | None:
         """Latest shipment of this customer's order, or None (no order / not shipped yet)."""
         number = normalize_order_number(order_number)
-        async with self._db.session() as s:
-            shipment = await s.scalar(
-                sa.select(Shipment)
-                .join(Order, Order.id == Shipment.order_id)
-                .where(Order.customer_id == self._customer_id, Order.order_number == number)
-                .order_by(Shipment.id.desc())
-                .limit(1)
-            )
-            return _shipment_view(shipment) if shipment is not None else None
+        rows = await self._db.fetch_all(
+            _GET_SHIPMENT, {"customer_id": self._customer_id, "number": number}
+        )
+        return ShipmentView(*rows[0]) if rows else None
 
     async def cancel_order(self, order_number: str) -> CancelOutcome:
         """Cancel a ``processing`` order. Atomic: a conditional UPDATE, then a status read."""
@@ -634,147 +904,36 @@ class AccountRepository:
 
     # ----------------------------------------------------------------- billing
 
-    async def _paid_by_invoice(self, s: AsyncSession, invoice_ids: Iterable[int]) -> dict[int, int]:
-        ids = list(invoice_ids)
-        if not ids:
-            return {}
-        rows = await s.execute(
-            sa.select(Payment.invoice_id, sa.func.coalesce(sa.func.sum(Payment.amount_cents), 0))
-            .where(
-                Payment.customer_id == self._customer_id,
-                Payment.invoice_id.in_(ids),
-                Payment.status == PaymentStatus.COMPLETED,
-            )
-            .group_by(Payment.invoice_id)
-        )
-        return {int(inv_id): int(total) for inv_id, total in rows if inv_id is not None}
-
-    async def _invoice_views(
-        self, s: AsyncSession, invoices: Sequence[Invoice]
-    ) -> list[InvoiceView]:
-        paid = await self._paid_by_invoice(s, (i.id for i in invoices))
-        order_ids = {line.order_id for i in invoices for line in i.lines if line.order_id}
-        numbers: dict[int, str] = {}
-        if order_ids:
-            rows = await s.execute(
-                sa.select(Order.id, Order.order_number).where(
-                    Order.id.in_(order_ids), Order.customer_id == self._customer_id
-                )
-            )
-            numbers = {oid: num for oid, num in rows}
-        return [
-            InvoiceView(
-                invoice_number=i.invoice_number,
-                status=i.status,
-                issued_at=i.issued_at,
-                due_date=i.due_date,
-                total_cents=i.total_cents,
-                paid_cents=paid.get(i.id, 0),
-                currency=i.currency,
-                lines=tuple(
-                    InvoiceLineView(
-                        line.description,
-                        line.amount_cents,
-                        numbers.get(line.order_id) if line.order_id else None,
-                    )
-                    for line in i.lines
-                ),
-            )
-            for i in invoices
-        ]
-
-    def _invoices(self) -> sa.Select[Invoice]:
-        return (
-            sa.select(Invoice)
-            .where(Invoice.customer_id == self._customer_id)
-            .options(selectinload(Invoice.lines))
-        )
-
     async def balance(self, now: dt.datetime | None = None) -> BalanceView:
         """Outstanding balance at ``now`` (default: current time); see :class:`BalanceView`."""
         today = (now or utcnow()).astimezone(dt.UTC).date()
-        async with self._db.session() as s:
-            paid_sq = (
-                sa.select(
-                    Payment.invoice_id.label("invoice_id"),
-                    sa.func.sum(Payment.amount_cents).label("paid"),
-                )
-                .where(
-                    Payment.customer_id == self._customer_id,
-                    Payment.status == PaymentStatus.COMPLETED,
-                    Payment.invoice_id.is_not(None),
-                )
-                .group_by(Payment.invoice_id)
-                .subquery()
-            )
-            rows = await s.execute(
-                sa.select(
-                    Invoice.total_cents,
-                    Invoice.due_date,
-                    Invoice.status,
-                    sa.func.coalesce(paid_sq.c.paid, 0),
-                )
-                .outerjoin(paid_sq, paid_sq.c.invoice_id == Invoice.id)
-                .where(
-                    Invoice.customer_id == self._customer_id,
-                    Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.OVERDUE]),
-                )
-            )
-            open_cents = overdue_cents = 0
-            next_due: dt.date | None = None
-            for total, due, status, paid in rows:
-                remaining = max(int(total) - int(paid), 0)
-                if remaining == 0:
-                    continue
-                if status == InvoiceStatus.OVERDUE or due < today:
-                    overdue_cents += remaining
-                else:
-                    open_cents += remaining
-                    next_due = due if next_due is None else min(next_due, due)
-        return BalanceView(open_cents, overdue_cents, next_due)
+        [(open_cents, overdue_cents, next_due)] = await self._db.fetch_all(
+            _BALANCE, {"customer_id": self._customer_id, "today": today}
+        )
+        return BalanceView(int(open_cents), int(overdue_cents), next_due)
 
     async def recent_invoices(self, limit: int = 5) -> list[InvoiceView]:
         """Most recent invoices first, with lines and paid amounts."""
-        async with self._db.session() as s:
-            invoices = (
-                await s.scalars(
-                    self._invoices()
-                    .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
-                    .limit(_clamp(limit))
-                )
-            ).all()
-            return await self._invoice_views(s, invoices)
+        rows = await self._db.fetch_all(
+            _recent_invoices(_clamp(limit)), {"customer_id": self._customer_id}
+        )
+        return _invoice_views(rows)
 
     async def get_invoice(self, invoice_number: str) -> InvoiceView | None:
         """One invoice with lines, or None (unknown or not this customer's)."""
         number = normalize_invoice_number(invoice_number)
-        async with self._db.session() as s:
-            invoice = await s.scalar(self._invoices().where(Invoice.invoice_number == number))
-            if invoice is None:
-                return None
-            return (await self._invoice_views(s, [invoice]))[0]
+        rows = await self._db.fetch_all(
+            _GET_INVOICE, {"customer_id": self._customer_id, "number": number}
+        )
+        views = _invoice_views(rows)
+        return views[0] if views else None
 
     async def recent_payments(self, limit: int = 5) -> list[PaymentView]:
         """Most recent payments first (index ``payments(customer_id, received_at desc)``)."""
-        async with self._db.session() as s:
-            rows = await s.execute(
-                sa.select(Payment, Invoice.invoice_number)
-                .outerjoin(Invoice, Invoice.id == Payment.invoice_id)
-                .where(Payment.customer_id == self._customer_id)
-                .order_by(Payment.received_at.desc(), Payment.id.desc())
-                .limit(_clamp(limit))
-            )
-            return [
-                PaymentView(
-                    amount_cents=p.amount_cents,
-                    method=p.method,
-                    card_last4=p.card_last4,
-                    received_at=p.received_at,
-                    status=p.status,
-                    invoice_number=inv_no,
-                )
-                for p, inv_no in rows
-            ]
+        rows = await self._db.fetch_all(
+            _recent_payments(_clamp(limit)), {"customer_id": self._customer_id}
+        )
+        return [PaymentView(*row) for row in rows]
 
     async def create_refund_ticket(
         self,

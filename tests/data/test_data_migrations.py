@@ -52,7 +52,7 @@ async def test_migration_creates_schema(empty_db: Database) -> None:
         version = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     assert info["tables"] == EXPECTED_TABLES
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert version == head == "0001"
+    assert version == head == "0002"
 
     def index_cols(table: str) -> list[list[str | None]]:
         cols = []
@@ -69,6 +69,8 @@ async def test_migration_creates_schema(empty_db: Database) -> None:
     assert ["order_number"] in index_cols("orders")
     assert any(c[:2] == ["customer_id", "issued_at"] for c in index_cols("invoices"))
     assert any(c[:2] == ["customer_id", "received_at"] for c in index_cols("payments"))
+    assert ["customer_id", "status"] in index_cols("invoices")  # balance (0002)
+    assert ["invoice_id", "status"] in index_cols("payments")  # paid per invoice (0002)
     assert ["order_id"] in index_cols("shipments")
     assert ["invoice_id"] in index_cols("invoice_lines")
     assert ["order_id"] in index_cols("order_items")
