@@ -1,10 +1,11 @@
 """Account tool queries at scale: p50/p99 of each AccountRepository call.
 
-Loads ``n_orders`` synthetic orders (``callcenter.data.bulk.generate_orders``) on top of the
-demo dataset, on SQLite (temp file) and PostgreSQL (own schema, dropped afterwards; skipped
-with a message when the server does not answer). Order tools are timed for the bulk
-customer with the most orders; billing tools (the bulk loader makes no invoices) for the
-demo customer that owns the most invoices/payments.
+Loads ``n_orders`` synthetic orders with billing (``callcenter.data.bulk.generate_orders(...,
+with_billing=True)``: one invoice per non-cancelled order, a payment per paid invoice) on top
+of the demo dataset, on SQLite (temp file) and PostgreSQL (own schema, dropped afterwards;
+skipped with a message when the server does not answer). Every tool is timed for the bulk
+customer with the most orders, so the order and billing queries run against tables of
+``n_orders`` scale (about ``0.9 * n_orders`` invoices and ``0.8 * n_orders`` payments).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benchmarks._common import summary, table, write_json
 from callcenter.data import DEMO_REFERENCE_NOW, Database
 from callcenter.data.bulk import generate_orders
-from callcenter.data.models import Invoice, Order
+from callcenter.data.models import Invoice, Order, Payment
 from callcenter.data.repository import AccountRepository
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -43,69 +45,67 @@ async def _pg_reason() -> str | None:
     return await postgres_unavailable_reason(PG_URL)
 
 
-async def _pick_customers(
-    db: Database, first_customer: int
-) -> tuple[int, list[str], int, list[str]]:
+async def _pick_customer(db: Database, first_customer: int) -> tuple[int, list[str], list[str]]:
+    """The bulk customer with the most orders, 50 of their order and invoice numbers."""
     async with db.engine.connect() as conn:
         row = (
             await conn.execute(
                 sa.select(Order.customer_id, sa.func.count())
                 .where(Order.customer_id >= first_customer)
                 .group_by(Order.customer_id)
-                .order_by(sa.func.count().desc())
+                .order_by(sa.func.count().desc(), Order.customer_id)
                 .limit(1)
             )
         ).first()
-        bulk_customer = int(row[0]) if row else first_customer
+        customer = int(row[0]) if row else first_customer
         order_numbers = list(
             (
                 await conn.execute(
-                    sa.select(Order.order_number)
-                    .where(Order.customer_id == bulk_customer)
+                    sa.select(Order.order_number).where(Order.customer_id == customer).limit(50)
+                )
+            ).scalars()
+        )
+        invoice_numbers = list(
+            (
+                await conn.execute(
+                    sa.select(Invoice.invoice_number)
+                    .where(Invoice.customer_id == customer)
                     .limit(50)
                 )
             ).scalars()
         )
-        inv = (
-            await conn.execute(
-                sa.select(Invoice.customer_id, sa.func.count())
-                .group_by(Invoice.customer_id)
-                .order_by(sa.func.count().desc())
-                .limit(1)
-            )
-        ).first()
-        bill_customer = int(inv[0]) if inv else bulk_customer
-        invoice_numbers = list(
-            (
-                await conn.execute(
-                    sa.select(Invoice.invoice_number).where(Invoice.customer_id == bill_customer)
-                )
-            ).scalars()
-        ) or ["INV-0000"]
-    return bulk_customer, order_numbers or ["0"], bill_customer, invoice_numbers
+    return customer, order_numbers or ["0"], invoice_numbers or ["INV-0000"]
+
+
+async def _count(conn: AsyncConnection, model: Any, customer: int) -> int:
+    n = await conn.scalar(
+        sa.select(sa.func.count()).select_from(model).where(model.customer_id == customer)
+    )
+    return int(n or 0)
 
 
 async def _time_tools(db: Database, first_customer: int, iterations: int) -> dict[str, Any]:
-    bulk_c, orders, bill_c, invoices = await _pick_customers(db, first_customer)
-    orders_repo = AccountRepository(db, bulk_c)
-    bill_repo = AccountRepository(db, bill_c)
+    customer, orders, invoices = await _pick_customer(db, first_customer)
+    repo = AccountRepository(db, customer)
     calls = {
-        "get_order": lambda i: orders_repo.get_order(orders[i % len(orders)]),
-        "recent_orders": lambda i: orders_repo.recent_orders(5),
-        "get_shipment": lambda i: orders_repo.get_shipment(orders[i % len(orders)]),
-        "balance": lambda i: bill_repo.balance(now=DEMO_REFERENCE_NOW),
-        "recent_invoices": lambda i: bill_repo.recent_invoices(5),
-        "get_invoice": lambda i: bill_repo.get_invoice(invoices[i % len(invoices)]),
-        "recent_payments": lambda i: bill_repo.recent_payments(5),
+        "get_order": lambda i: repo.get_order(orders[i % len(orders)]),
+        "recent_orders": lambda i: repo.recent_orders(5),
+        "get_shipment": lambda i: repo.get_shipment(orders[i % len(orders)]),
+        "balance": lambda i: repo.balance(now=DEMO_REFERENCE_NOW),
+        "recent_invoices": lambda i: repo.recent_invoices(5),
+        "get_invoice": lambda i: repo.get_invoice(invoices[i % len(invoices)]),
+        "recent_payments": lambda i: repo.recent_payments(5),
     }
     async with db.engine.connect() as conn:
-        n_for_customer = await conn.scalar(
-            sa.select(sa.func.count()).select_from(Order).where(Order.customer_id == bulk_c)
-        )
+        counts = {
+            name: await _count(conn, model, customer)
+            for name, model in (("orders", Order), ("invoices", Invoice), ("payments", Payment))
+        }
     results: dict[str, Any] = {
-        "order_customer_id": bulk_c,
-        "order_customer_orders": int(n_for_customer or 0),
-        "billing_customer_id": bill_c,
+        "customer_id": customer,
+        "customer_orders": counts["orders"],
+        "customer_invoices": counts["invoices"],
+        "customer_payments": counts["payments"],
         "tools": {},
     }
     for name, call in calls.items():
@@ -134,7 +134,9 @@ async def _run_backend(
         db = await Database.open(PG_URL, seed_demo=True, seed_now=DEMO_REFERENCE_NOW, schema=schema)
     try:
         t0 = time.perf_counter()
-        bulk = await generate_orders(db, n_orders, n_customers, seed=42, now=DEMO_REFERENCE_NOW)
+        bulk = await generate_orders(
+            db, n_orders, n_customers, seed=42, now=DEMO_REFERENCE_NOW, with_billing=True
+        )
         load_s = time.perf_counter() - t0
         if backend == "postgres":
             async with db.engine.begin() as conn:
@@ -143,6 +145,8 @@ async def _run_backend(
         res["load_seconds"] = load_s
         res["orders"] = bulk.orders
         res["customers"] = bulk.customers
+        res["invoices"] = bulk.invoices
+        res["payments"] = bulk.payments
         return res
     finally:
         if schema is not None:
@@ -185,8 +189,10 @@ async def run(
         res = await _run_backend(backend, n_orders, n_customers, iterations)
         payload["backends"][backend] = res
         print(
-            f"[data] {backend}: loaded in {res['load_seconds']:.1f} s; order customer has "
-            f"{res['order_customer_orders']} orders",
+            f"[data] {backend}: loaded in {res['load_seconds']:.1f} s ({res['invoices']:,} "
+            f"invoices, {res['payments']:,} payments); timed customer has "
+            f"{res['customer_orders']} orders, {res['customer_invoices']} invoices, "
+            f"{res['customer_payments']} payments",
             flush=True,
         )
         for tool in TOOLS:
