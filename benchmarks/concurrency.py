@@ -39,6 +39,7 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
     try:
         from benchmarks.latency import Latencies, _ours, analyse, drive_session
         from callcenter.providers import import_provider_plugins
+        from callcenter.telephony.audio import CALLER_SAMPLE_RATE
         from callcenter.turn_taking import load_vad
 
         lat = Latencies()
@@ -48,7 +49,15 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
         rss_idle = rss_mib()
         barrier.wait(timeout=600)
         cpu0, t0 = _cpu_s(), time.perf_counter()
-        run = asyncio.run(drive_session(f"call-{index}", _ours(vad), n_turns=n_turns, lat=lat))
+        run = asyncio.run(
+            drive_session(
+                f"call-{index}",
+                _ours(vad),
+                n_turns=n_turns,
+                lat=lat,
+                sample_rate=CALLER_SAMPLE_RATE,
+            )
+        )
         cpu, wall = _cpu_s() - cpu0, time.perf_counter() - t0
         res = analyse(run, lat)
         out.put(

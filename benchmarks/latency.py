@@ -46,10 +46,12 @@ from benchmarks._common import summary, table, write_json
 from tests.support.audio import load_frames, phrase_text, silence_frames
 from tests.support.emulators import DeepgramEmulator, ElevenLabsEmulator, OpenAIHTTPEmulator
 
-SAMPLE_RATE = 24000
+STOCK_SAMPLE_RATE = 24000
 FRAME_MS = 50
-"""Caller audio reaches the session as RoomIO delivers it from the room: 50 ms frames at
-24 kHz (`room_io.AudioInputOptions` defaults), resampled from the 8 kHz fixtures."""
+"""Caller audio reaches a session as RoomIO delivers it from the room: 50 ms frames, at
+24 kHz for stock sessions (`room_io.AudioInputOptions` defaults) and at the rate our worker
+asks for (`callcenter.telephony.audio.CALLER_SAMPLE_RATE`, 8 kHz) for ours; the fixtures
+are 8 kHz recordings, resampled where needed."""
 EOS_WINDOW_MS = 10
 PHRASES = [
     "check_order.wav",
@@ -86,7 +88,7 @@ def speech_end_offset(phrase: str, threshold: float = 500.0) -> float:
     """Seconds from the phrase start to the end of the last 10 ms window above `threshold`
     RMS (finer than the 50 ms frames the session is fed)."""
     last = 0
-    windows = load_frames(phrase, sample_rate=SAMPLE_RATE, frame_ms=EOS_WINDOW_MS)
+    windows = load_frames(phrase, sample_rate=STOCK_SAMPLE_RATE, frame_ms=EOS_WINDOW_MS)
     for i, f in enumerate(windows):
         a = np.frombuffer(f.data, dtype=np.int16).astype(np.float64)
         if len(a) and np.sqrt(np.mean(a * a)) > threshold:
@@ -160,11 +162,13 @@ async def drive_session(
     n_turns: int,
     lat: Latencies,
     gap_s: float = 2.6,
+    sample_rate: int = STOCK_SAMPLE_RATE,
 ) -> Run:
-    """Start a session built by `make_session(dg, el, oa)`, feed `n_turns` phrases, time them."""
+    """Start a session built by `make_session(dg, el, oa)`, feed `n_turns` phrases (as
+    `sample_rate` frames), time them."""
     run = Run(label)
     texts = [phrase_text(PHRASES[i % len(PHRASES)]) for i in range(n_turns)]
-    clips = {p: load_frames(p, sample_rate=SAMPLE_RATE, frame_ms=FRAME_MS) for p in PHRASES}
+    clips = {p: load_frames(p, sample_rate=sample_rate, frame_ms=FRAME_MS) for p in PHRASES}
     ends = {p: speech_end_offset(p) for p in clips}
 
     def current_turn(now: float) -> Turn | None:
@@ -226,7 +230,7 @@ async def drive_session(
         # lead-in silence so VAD/STT streams are up
         t0 = time.perf_counter()
         sched = 0.0
-        silence = silence_frames(FRAME_MS, sample_rate=SAMPLE_RATE, frame_ms=FRAME_MS)[0]
+        silence = silence_frames(FRAME_MS, sample_rate=sample_rate, frame_ms=FRAME_MS)[0]
 
         async def push(frame: rtc.AudioFrame) -> None:
             nonlocal sched
@@ -389,6 +393,7 @@ async def run(
 ) -> dict[str, Any]:
     from livekit.plugins import silero
 
+    from callcenter.telephony.audio import CALLER_SAMPLE_RATE
     from callcenter.turn_taking import load_vad
 
     lat = lat or Latencies()
@@ -399,7 +404,8 @@ async def run(
         # (callcenter.turn_taking.load_vad), stock is Silero's defaults
         vad = load_vad() if label == "ours" else silero.VAD.load()
         print(f"[latency] {label}: {n_turns} turns in real time ...", flush=True)
-        r = await drive_session(label, factory(vad), n_turns=n_turns, lat=lat)
+        rate = CALLER_SAMPLE_RATE if label == "ours" else STOCK_SAMPLE_RATE
+        r = await drive_session(label, factory(vad), n_turns=n_turns, lat=lat, sample_rate=rate)
         results.append(analyse(r, lat))
     print_tables(results, lat)
     from callcenter.turn_taking import telephony_turn_handling

@@ -31,6 +31,7 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
 from callcenter.realtime_fallback import GreetingRealtimeChain
+from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
 logger = logging.getLogger("callcenter.providers")
 
@@ -60,6 +61,16 @@ resampled on its way out. The plugins' defaults are MP3 (ElevenLabs at 22.05 kHz
 decoder added ~20 ms before the first audio frame of every reply in the latency benchmark
 and CPU to every call, and the fallback adapter then resampled ElevenLabs to OpenAI's
 24 kHz. Raw PCM costs bandwidth (384 kbit/s while speaking), which a server has."""
+
+DEEPGRAM_ENDPOINTING_MS = 100
+"""Silence after which Deepgram finalizes what it heard (the plugin's default is 25 ms).
+
+The final transcript starts the preemptive reply (`callcenter.turn_taking`). At 25 ms
+every short pause inside a sentence produced a final, each one restarted the LLM request
+and the first TTS sentence, and LiveKit stops preempting after 3 attempts a turn, so a
+longer sentence fell back to starting its reply only at the commit. Benchmark, 12 phrases:
+25 ms gave 2.75 LLM requests a turn and p50/p95 620/985 ms; 100 ms gives 1 request a turn
+and 650/686 ms (BENCHMARKS.md). Turn-taking itself is Silero's job, not Deepgram's."""
 
 ELEVENLABS_OUTPUT_FORMAT: Final[Literal["pcm_24000"]] = "pcm_24000"
 
@@ -178,6 +189,8 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
                 model=settings.deepgram_model,
                 api_key=settings.deepgram_api_key.get_secret_value(),
                 base_url=settings.deepgram_base_url or DEEPGRAM_DEFAULT_URL,
+                sample_rate=CALLER_SAMPLE_RATE,  # the line's rate: nothing to resample
+                endpointing_ms=DEEPGRAM_ENDPOINTING_MS,
             )
         )
     if vad is None:

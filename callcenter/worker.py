@@ -23,6 +23,7 @@ from callcenter.constants import AGENT_NAME
 from callcenter.data.database import Database
 from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers, import_provider_plugins
+from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
 from callcenter.telephony.sip import CallInfo
 from callcenter.turn_taking import load_vad
@@ -50,13 +51,16 @@ def prewarm(proc: JobProcess) -> None:
 
 
 def _room_options(settings: Settings) -> room_io.RoomOptions:
-    audio_input: room_io.AudioInputOptions | bool = True
+    """Caller audio at the phone line's 8 kHz (`callcenter.telephony.audio`), cleaned by
+    LiveKit's telephony noise cancellation when enabled."""
+    noise_cancellation = None
     if settings.noise_cancellation:
-        from livekit.plugins import noise_cancellation
+        from livekit.plugins import noise_cancellation as nc
 
-        audio_input = room_io.AudioInputOptions(
-            noise_cancellation=noise_cancellation.BVCTelephony()
-        )
+        noise_cancellation = nc.BVCTelephony()
+    audio_input = room_io.AudioInputOptions(
+        sample_rate=CALLER_SAMPLE_RATE, noise_cancellation=noise_cancellation
+    )
     return room_io.RoomOptions(
         audio_input=audio_input,
         participant_kinds=[

@@ -107,3 +107,18 @@ def test_prewarm_readies_plugins_and_the_telephony_vad(monkeypatch: pytest.Monke
     for plugin in ("openai", "deepgram", "elevenlabs"):
         assert f"livekit.plugins.{plugin}" in sys.modules
     assert proc.userdata["settings"].company_name
+
+
+@pytest.mark.parametrize("noise_cancellation", [True, False])
+def test_room_input_is_8khz_with_optional_telephony_noise_cancellation(
+    noise_cancellation: bool,
+) -> None:
+    from livekit.agents import room_io
+
+    from callcenter.worker import _room_options
+
+    options = _room_options(make_settings(CALLCENTER_NOISE_CANCELLATION=noise_cancellation))
+    audio = options.audio_input
+    assert isinstance(audio, room_io.AudioInputOptions)
+    assert audio.sample_rate == 8000
+    assert (audio.noise_cancellation is not None) is noise_cancellation

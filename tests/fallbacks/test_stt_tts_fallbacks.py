@@ -16,12 +16,14 @@ from livekit.agents.utils import http_context
 
 from callcenter.call import CallLifecycle
 from callcenter.providers import (
+    DEEPGRAM_ENDPOINTING_MS,
     ELEVENLABS_OUTPUT_FORMAT,
     TTS_SAMPLE_RATE,
     Providers,
     build_providers,
 )
 from callcenter.state import CallDeps, CallState
+from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.sip import CallInfo
 from tests.fallbacks.support import MAYA, emulator_settings, load_vad
 from tests.support.audio import load_frames, silence_frames
@@ -122,6 +124,10 @@ async def test_stt_happy_path_deepgram_transcribes(
     assert finals(events) == ["order number 1001"]
     assert primary.requests_for("/audio/transcriptions") == []
     assert state.provider_switches == []
+    # the caller's 8 kHz as is, finalized after the product's endpointing silence
+    query = deepgram.requests_for("/v1/listen")[0].query
+    assert query["sample_rate"] == str(CALLER_SAMPLE_RATE)
+    assert query["endpointing"] == str(DEEPGRAM_ENDPOINTING_MS)
 
 
 async def test_stt_deepgram_dropped_mid_utterance_openai_transcribes(
