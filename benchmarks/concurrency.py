@@ -8,7 +8,7 @@ feed the same caller phrases in real time as `benchmarks.latency` does.
 
 Per call: CPU seconds (`resource.getrusage`, user+sys) during the conversation divided by
 its wall time (= share of one core), VmRSS at the end (/proc/self/status), and the latency
-split of every turn. N grows 1, 5, 10, 20, 40 and stops after the first N that misses a
+split of every turn. N grows 1, 5, 10, 15, 20, 30, 40 and stops after the first N that misses a
 turn, loses a call or whose p95 overhead exceeds BREAK_OVERHEAD_MS (it "breaks"); the
 largest N with p95 overhead <= 50 ms and no missed turn is reported.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import resource
@@ -46,6 +47,7 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
         # what the worker's prewarm does in a job process before it takes a call
         import_provider_plugins()
         vad = load_vad()  # this process's own VAD
+        gc.freeze()
         rss_idle = rss_mib()
         barrier.wait(timeout=600)
         cpu0, t0 = _cpu_s(), time.perf_counter()
@@ -140,7 +142,7 @@ async def run(
     levels: list[int] | None = None,
     n_turns: int | None = None,
 ) -> dict[str, Any]:
-    levels = levels or ([1, 2] if quick else [1, 5, 10, 20, 40])
+    levels = levels or ([1, 2] if quick else [1, 5, 10, 15, 20, 30, 40])
     n_turns = n_turns or (3 if quick else 6)
     cores = os.cpu_count() or 1
     rows, data = [], []

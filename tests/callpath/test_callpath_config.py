@@ -100,8 +100,13 @@ def test_prewarm_readies_plugins_and_the_telephony_vad(monkeypatch: pytest.Monke
     from callcenter.turn_taking import VAD_MIN_SILENCE_S
 
     monkeypatch.chdir(sys.prefix)  # no developer .env: the embedded defaults
+    import gc
+
     proc = SimpleNamespace(userdata={})
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    frozen: list[bool] = []
     worker.prewarm(proc)  # type: ignore[arg-type]
+    assert frozen == [True]  # what prewarm loaded is kept out of the collector's scans
     opts = proc.userdata["vad"]._opts
     assert (opts.sample_rate, opts.min_silence_duration) == (8000, VAD_MIN_SILENCE_S)
     for plugin in ("openai", "deepgram", "elevenlabs"):
