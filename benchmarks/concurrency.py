@@ -41,7 +41,7 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
         from benchmarks.latency import Latencies, _ours, analyse, drive_session
         from callcenter.providers import import_provider_plugins
         from callcenter.telephony.audio import CALLER_SAMPLE_RATE
-        from callcenter.turn_taking import load_vad
+        from callcenter.turn_taking import load_vad, telephony_turn_handling
 
         lat = Latencies()
         # what the worker's prewarm does in a job process before it takes a call
@@ -61,7 +61,8 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
             )
         )
         cpu, wall = _cpu_s() - cpu0, time.perf_counter() - t0
-        res = analyse(run, lat)
+        options = telephony_turn_handling(has_stt=True)["preemptive_generation"]
+        res = analyse(run, lat, preemptive_tts=bool(options.get("preemptive_tts")))
         out.put(
             {
                 "index": index,

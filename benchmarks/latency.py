@@ -13,16 +13,18 @@ emulators at fixed latencies:
 
 Per turn we record, on one clock (`time.perf_counter`, emulators run in-process):
   t_eos     end of caller speech (last 10 ms window above an energy threshold in the WAV)
-  t_llm     chat request arrives at the LLM emulator
+  t_llm     the last chat request before the reply arrives at the LLM emulator
   t_commit  user turn committed (user message added to the chat context)
   t_audio   first agent audio frame reaches our `AudioOutput`
 
 Split of `total = t_audio - t_eos` (sums exactly):
   endpointing = t_commit - t_eos - stt_final_delay   (turn detection: silence + decision wait)
   injected    = stt_final_delay + the LLM/TTS latency still ahead once the turn is committed:
-                max(0, t_llm + llm_latency - t_commit) + tts_latency
-                (with preemptive generation the LLM runs while endpointing waits)
-  overhead    = total - endpointing - injected       (framework + plugins + our code)
+                ideal - t_commit, where ideal (the earliest first audio the providers allow) is
+                max(t_commit, t_llm + llm) + tts              TTS starts at the commit (default)
+                max(t_commit, t_llm + llm + tts)              preemptive TTS (ours)
+                (with preemptive generation the LLM, and TTS, run while endpointing waits)
+  overhead    = total - endpointing - injected = t_audio - ideal  (framework, plugins, ours)
 `llm_request_after_eos` (t_llm - t_eos) is reported too: it shows whether the LLM was
 started preemptively (at the final transcript) or only at the commit.
 """
@@ -315,7 +317,10 @@ def _stock_vad(vad: Any) -> Any:
     return make
 
 
-def analyse(run: Run, lat: Latencies) -> dict[str, Any]:
+def analyse(run: Run, lat: Latencies, *, preemptive_tts: bool = False) -> dict[str, Any]:
+    """Split each turn (see the module docstring). `preemptive_tts`: the session starts TTS
+    on the preemptive reply before the commit (ours), so LLM and TTS may both finish while
+    endpointing waits; otherwise (LiveKit's default) TTS starts at the commit."""
     rows = []
     missed = 0
     for t in run.turns:
@@ -325,8 +330,13 @@ def analyse(run: Run, lat: Latencies) -> dict[str, Any]:
             continue
         total = (t.t_audio - t.t_eos) * 1000
         endpointing = (t.t_commit - t.t_eos - lat.stt_final) * 1000
-        llm_left = max(0.0, t.t_llm + lat.llm_first_token - t.t_commit)
-        injected = (lat.stt_final + llm_left + lat.tts_first_audio) * 1000
+        # earliest first audio the providers allow, given when the turn committed
+        llm_done = t.t_llm + lat.llm_first_token
+        if preemptive_tts:
+            ideal = max(t.t_commit, llm_done + lat.tts_first_audio)
+        else:
+            ideal = max(t.t_commit, llm_done) + lat.tts_first_audio
+        injected = (lat.stt_final + ideal - t.t_commit) * 1000
         rows.append(
             {
                 "phrase": t.phrase,
@@ -394,10 +404,13 @@ async def run(
     from livekit.plugins import silero
 
     from callcenter.telephony.audio import CALLER_SAMPLE_RATE
-    from callcenter.turn_taking import load_vad
+    from callcenter.turn_taking import load_vad, telephony_turn_handling
 
     lat = lat or Latencies()
     n_turns = n_turns or (4 if quick else 20)
+    ours_preemptive_tts = bool(
+        telephony_turn_handling(has_stt=True)["preemptive_generation"].get("preemptive_tts")
+    )
     results = []
     for label, factory in (("ours", _ours), ("stock", _stock), ("stock-vad", _stock_vad)):
         # one VAD per session (never shared across sessions): ours is the worker's
@@ -406,7 +419,7 @@ async def run(
         print(f"[latency] {label}: {n_turns} turns in real time ...", flush=True)
         rate = CALLER_SAMPLE_RATE if label == "ours" else STOCK_SAMPLE_RATE
         r = await drive_session(label, factory(vad), n_turns=n_turns, lat=lat, sample_rate=rate)
-        results.append(analyse(r, lat))
+        results.append(analyse(r, lat, preemptive_tts=label == "ours" and ours_preemptive_tts))
     print_tables(results, lat)
     from callcenter.turn_taking import telephony_turn_handling
 
