@@ -85,3 +85,20 @@ def rss_mib() -> float:
     except OSError:
         pass
     return math.nan
+
+
+def memory_mib() -> dict[str, float]:
+    """This process's memory in MiB: `rss` (every resident page), `pss` (shared pages divided
+    among the processes sharing them: what N processes really add up to) and `uss` (pages
+    only this process has), from /proc/self/smaps_rollup (Linux)."""
+    out = {"rss": rss_mib(), "pss": math.nan, "uss": math.nan}
+    try:
+        fields = {}
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+            name, _, rest = line.partition(":")
+            fields[name.strip()] = int(rest.split()[0]) / 1024
+        out["pss"] = fields.get("Pss", math.nan)
+        out["uss"] = fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0)
+    except (OSError, ValueError, IndexError):
+        pass
+    return out

@@ -1,13 +1,15 @@
 """N simultaneous calls, arranged as the worker runs them: one process per call.
 
-Each call is a `spawn`ed process (like a LiveKit job process) with its own prewarmed Silero
-VAD, our session (`callcenter.turn_taking`, `callcenter.providers` pointed at emulators),
+Each call is a process forked by a forkserver that preloaded what LiveKit's worker preloads
+on Linux (`job_process_context`), with the worker's prewarm (plugins, its own Silero VAD,
+`gc.freeze`), our session (`callcenter.turn_taking`, `callcenter.providers` pointed at emulators),
 and its own in-process provider emulators (so emulator CPU is counted in the call's CPU:
 an upper bound). All N processes load first, then start talking together (a barrier), and
 feed the same caller phrases in real time as `benchmarks.latency` does.
 
 Per call: CPU seconds (`resource.getrusage`, user+sys) during the conversation divided by
-its wall time (= share of one core), VmRSS at the end (/proc/self/status), and the latency
+its wall time (= share of one core), memory at the end (RSS, PSS = shared pages split among
+the processes sharing them, USS = private pages; /proc/self/smaps_rollup), and the latency
 split of every turn. N grows 1, 5, 10, 15, 20, 30, 40 and stops after the first N that misses a
 turn, loses a call or whose p95 overhead exceeds BREAK_OVERHEAD_MS (it "breaks"); the
 largest N with p95 overhead <= 50 ms and no missed turn is reported.
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import pct, rss_mib, table, write_json
+from benchmarks._common import memory_mib, pct, table, write_json
 
 OVERHEAD_LIMIT_MS = 50.0
 BREAK_OVERHEAD_MS = 500.0
@@ -48,7 +50,7 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
         import_provider_plugins()
         vad = load_vad()  # this process's own VAD
         gc.freeze()
-        rss_idle = rss_mib()
+        idle = memory_mib()
         barrier.wait(timeout=600)
         cpu0, t0 = _cpu_s(), time.perf_counter()
         run = asyncio.run(
@@ -69,8 +71,8 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
                 "ok": True,
                 "cpu_s": cpu,
                 "wall_s": wall,
-                "rss_mib": rss_mib(),
-                "rss_idle_mib": rss_idle,
+                **{f"{k}_mib": v for k, v in memory_mib().items()},
+                **{f"{k}_idle_mib": v for k, v in idle.items()},
                 "missed": res["missed"],
                 "overhead_ms": [r["overhead_ms"] for r in res["per_turn"] if not r["missed"]],
                 "total_ms": [r["total_ms"] for r in res["per_turn"] if not r["missed"]],
@@ -82,8 +84,33 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
             barrier.abort()
 
 
+def job_process_context() -> Any:
+    """Processes started as LiveKit's worker starts job processes on Linux: forked by a
+    forkserver that imported the registered plugins, `callcenter.worker.JOB_PROCESS_PRELOAD`
+    and the framework's own warm-up (then froze them out of the GC), so they share that
+    memory copy-on-write. The benchmark harness and emulators are preloaded too: they are
+    not the product's memory."""
+    from livekit.agents.plugin import Plugin
+
+    import callcenter.worker  # registers the provider plugins, as the worker's main process
+
+    callcenter.worker.skip_unused_local_inference()
+    ctx = mp.get_context("forkserver")
+    preload = list(
+        dict.fromkeys(
+            [p.package for p in Plugin.registered_plugins]
+            + callcenter.worker.JOB_PROCESS_PRELOAD
+            + ["benchmarks.latency"]
+        )
+    )
+    ctx.set_forkserver_preload(
+        [*preload, "livekit.agents.ipc._preload", "livekit.agents.ipc._preload_freeze"]
+    )
+    return ctx
+
+
 def run_level(n: int, n_turns: int) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
+    ctx = job_process_context()
     barrier = ctx.Barrier(n)
     out = ctx.Queue()
     procs = [ctx.Process(target=_call_process, args=(i, n_turns, barrier, out)) for i in range(n)]
@@ -117,10 +144,12 @@ def run_level(n: int, n_turns: int) -> dict[str, Any]:
         "cpu_per_call_pct_core": (sum(r["cpu_s"] / r["wall_s"] for r in ok) / len(ok) * 100)
         if ok
         else float("nan"),
-        "rss_per_call_mib": (sum(r["rss_mib"] for r in ok) / len(ok)) if ok else float("nan"),
-        "rss_idle_per_call_mib": (sum(r["rss_idle_mib"] for r in ok) / len(ok))
-        if ok
-        else float("nan"),
+        **{
+            f"{kind}_per_call_mib": (sum(r[f"{kind}_mib"] for r in ok) / len(ok))
+            if ok
+            else float("nan")
+            for kind in ("rss", "pss", "uss", "rss_idle", "pss_idle", "uss_idle")
+        },
         "calls": results,
     }
 
@@ -143,6 +172,8 @@ async def run(
     levels: list[int] | None = None,
     n_turns: int | None = None,
 ) -> dict[str, Any]:
+    import callcenter.worker  # noqa: F401  (plugins register on the main thread, as in the worker)
+
     levels = levels or ([1, 2] if quick else [1, 5, 10, 15, 20, 30, 40])
     n_turns = n_turns or (3 if quick else 6)
     cores = os.cpu_count() or 1
@@ -163,6 +194,8 @@ async def run(
                 lvl["total_p95_ms"],
                 lvl["cpu_per_call_pct_core"],
                 lvl["rss_per_call_mib"],
+                lvl["pss_per_call_mib"],
+                lvl["uss_per_call_mib"],
             ]
         )
         good = lvl["missed_turns"] == 0 and lvl["overhead_p95_ms"] <= OVERHEAD_LIMIT_MS
@@ -187,6 +220,8 @@ async def run(
                 "total p95",
                 "CPU %core/call",
                 "RSS MiB/call",
+                "PSS MiB/call",
+                "USS MiB/call",
             ],
             rows,
         )

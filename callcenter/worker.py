@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
+
+# The provider plugins, imported in the worker's main process: LiveKit registers plugins at
+# import, and on Linux preloads every registered plugin in the forkserver that forks the job
+# processes (see JOB_PROCESS_PRELOAD), so no call process imports its own copy.
+from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
@@ -109,9 +115,27 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(lifecycle.wait_closed)
 
 
+JOB_PROCESS_PRELOAD = ["callcenter.worker", "livekit.plugins.silero", "onnxruntime"]
+"""Imported once in LiveKit's forkserver (Linux) before it forks a job process per call.
+
+Job processes then share these modules' memory copy-on-write (LiveKit also freezes them out
+of the garbage collector so the pages stay shared) instead of importing their own copy.
+`callcenter.worker` pulls in the whole product and, through the module-level plugin import
+below, the provider plugins. Benchmark: see BENCHMARKS.md, "Concurrency" (memory)."""
+
+
+def skip_unused_local_inference() -> None:
+    """Tell LiveKit not to preload its local inference models (its own VAD and the
+    end-of-turn model) into the forkserver: this product uses the Silero plugin and VAD turn
+    detection, and those weights added ~215 MiB to every worker (benchmark). An operator
+    who sets `LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE` keeps their value."""
+    os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
+
+
 def build_server() -> AgentServer:
     """The worker, registered for explicit dispatch under `AGENT_NAME`."""
-    server = AgentServer()
+    skip_unused_local_inference()
+    server = AgentServer(preload_modules=JOB_PROCESS_PRELOAD)
     server.setup_fnc = prewarm
     server.rtc_session(entrypoint, agent_name=AGENT_NAME)
     return server

@@ -127,3 +127,26 @@ def test_room_input_is_8khz_with_optional_telephony_noise_cancellation(
     assert isinstance(audio, room_io.AudioInputOptions)
     assert audio.sample_rate == 8000
     assert (audio.noise_cancellation is not None) is noise_cancellation
+
+
+def test_worker_preloads_the_product_into_the_forkserver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job processes fork from a forkserver that already imported the product and the
+    provider plugins (shared copy-on-write), without LiveKit's unused local models."""
+    from livekit.agents.plugin import Plugin
+
+    from callcenter.worker import JOB_PROCESS_PRELOAD, build_server
+
+    monkeypatch.delenv("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", raising=False)
+    server = build_server()
+    assert server._preload_modules == JOB_PROCESS_PRELOAD
+    assert "callcenter.worker" in JOB_PROCESS_PRELOAD
+    registered = {p.package for p in Plugin.registered_plugins}
+    assert {f"livekit.plugins.{name}" for name in ("openai", "deepgram", "elevenlabs")} <= (
+        registered
+    )
+    import os
+
+    assert os.environ["LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE"] == "0"
+    monkeypatch.setenv("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "1")
+    build_server()
+    assert os.environ["LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE"] == "1"  # the operator's value
