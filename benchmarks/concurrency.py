@@ -41,13 +41,12 @@ def _cpu_s() -> float:
 def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
     try:
         from benchmarks.latency import Latencies, _ours, analyse, drive_session
-        from callcenter.providers import import_provider_plugins
         from callcenter.telephony.audio import CALLER_SAMPLE_RATE
         from callcenter.turn_taking import load_vad, telephony_turn_handling
 
         lat = Latencies()
-        # what the worker's prewarm does in a job process before it takes a call
-        import_provider_plugins()
+        # what the worker's prewarm does in a job process before it takes a call (the
+        # plugins came with the forkserver's preload, as in the worker)
         vad = load_vad()  # this process's own VAD
         gc.freeze()
         idle = memory_mib()

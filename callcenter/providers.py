@@ -73,6 +73,7 @@ longer sentence fell back to starting its reply only at the commit. Benchmark, 1
 and 650/686 ms (BENCHMARKS.md). Turn-taking itself is Silero's job, not Deepgram's."""
 
 ELEVENLABS_OUTPUT_FORMAT: Final[Literal["pcm_24000"]] = "pcm_24000"
+"""ElevenLabs' raw PCM at `TTS_SAMPLE_RATE` (see there for why not its MP3 default)."""
 
 
 def _url(value: str | None) -> NotGivenOr[str]:
@@ -131,13 +132,6 @@ class BudgetedTTSFallback(tts.FallbackAdapter):
         self, *, conn_options: APIConnectOptions = DEFAULT_FALLBACK_API_CONNECT_OPTIONS
     ) -> Any:
         return super().stream(conn_options=self._bounded(conn_options))
-
-
-def import_provider_plugins() -> None:
-    """Import the provider plugins now. `build_providers` imports them lazily (the console's
-    degraded mode never needs them), which would put seconds of import CPU inside the
-    first call a worker process takes; the worker's prewarm calls this instead."""
-    from livekit.plugins import deepgram, elevenlabs, openai  # noqa: F401
 
 
 def connect_options(settings: Settings) -> APIConnectOptions:

@@ -29,7 +29,7 @@ from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
 from callcenter.data.database import Database
 from callcenter.escalation.manager import build_escalation
-from callcenter.providers import build_providers, import_provider_plugins
+from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
 from callcenter.telephony.sip import CallInfo
@@ -50,10 +50,10 @@ def check_worker_settings(settings: Settings) -> None:
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per worker process: settings, the provider plugins and the Silero VAD model
-    (not during a call: importing the plugins alone takes seconds of CPU)."""
+    """Once per job process, before it takes a call: settings and the Silero VAD model.
+    (The provider plugins are already imported: this module imports them, see
+    `JOB_PROCESS_PRELOAD`.)"""
     proc.userdata["settings"] = load_settings()
-    import_provider_plugins()
     proc.userdata["vad"] = load_vad()
     # Everything loaded so far lives as long as the process: keep the garbage collector
     # from re-scanning it (hundreds of thousands of objects) in the middle of a call.
@@ -115,13 +115,15 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(lifecycle.wait_closed)
 
 
-JOB_PROCESS_PRELOAD = ["callcenter.worker", "livekit.plugins.silero", "onnxruntime"]
+JOB_PROCESS_PRELOAD = ["callcenter.worker"]
 """Imported once in LiveKit's forkserver (Linux) before it forks a job process per call.
 
 Job processes then share these modules' memory copy-on-write (LiveKit also freezes them out
-of the garbage collector so the pages stay shared) instead of importing their own copy.
-`callcenter.worker` pulls in the whole product and, through the module-level plugin import
-below, the provider plugins. Benchmark: see BENCHMARKS.md, "Concurrency" (memory)."""
+of the garbage collector so the pages stay shared) instead of importing their own copy, and
+no call pays seconds of import CPU. `callcenter.worker` pulls in the whole product and,
+through the plugin import at the top of this module, the provider plugins and Silero with
+onnxruntime (registered plugins are preloaded by LiveKit too). Benchmark: BENCHMARKS.md,
+"Concurrency" (memory)."""
 
 
 def skip_unused_local_inference() -> None:

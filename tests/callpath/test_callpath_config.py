@@ -90,9 +90,12 @@ def test_worker_starts_when_configured() -> None:
     check_worker_settings(settings)  # no error
 
 
-def test_prewarm_readies_plugins_and_the_telephony_vad(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A job process imports the provider plugins and loads the 8 kHz Silero VAD before it
-    takes a call, so neither costs the first caller seconds of silence."""
+def test_prewarm_loads_the_telephony_vad_and_freezes_the_heap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job process loads the 8 kHz Silero VAD before it takes a call, then keeps what it
+    loaded out of the garbage collector's scans."""
+    import gc
     import sys
     from types import SimpleNamespace
 
@@ -100,17 +103,13 @@ def test_prewarm_readies_plugins_and_the_telephony_vad(monkeypatch: pytest.Monke
     from callcenter.turn_taking import VAD_MIN_SILENCE_S
 
     monkeypatch.chdir(sys.prefix)  # no developer .env: the embedded defaults
-    import gc
-
-    proc = SimpleNamespace(userdata={})
-    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
     frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    proc = SimpleNamespace(userdata={})
     worker.prewarm(proc)  # type: ignore[arg-type]
     assert frozen == [True]  # what prewarm loaded is kept out of the collector's scans
     opts = proc.userdata["vad"]._opts
     assert (opts.sample_rate, opts.min_silence_duration) == (8000, VAD_MIN_SILENCE_S)
-    for plugin in ("openai", "deepgram", "elevenlabs"):
-        assert f"livekit.plugins.{plugin}" in sys.modules
     assert proc.userdata["settings"].company_name
 
 
