@@ -138,6 +138,35 @@ async def _one(
     }
 
 
+async def _tool_schema_cost(db: Any, n: int) -> dict[str, Any]:
+    """Time building the orders agent's tool schemas for one model request (what the OpenAI
+    plugin does per request), with the framework's own builders and through
+    `callcenter.tool_schemas`' cache; ms per request."""
+    from livekit.agents import llm
+
+    from callcenter import tool_schemas
+    from callcenter.agents.orders import OrdersAgent
+    from callcenter.config import Settings
+    from tests.callpath.helpers import FakeEscalation, make_state
+
+    state = await make_state(db, Settings(_env_file=None), FakeEscalation(), verified=True)
+    tools = OrdersAgent(state).tools
+
+    def per_request_ms() -> float:
+        llm.ToolContext(tools).parse_function_tools("openai", strict=True)  # warm
+        t0 = time.perf_counter()
+        for _ in range(n):
+            llm.ToolContext(tools).parse_function_tools("openai", strict=True)
+        return (time.perf_counter() - t0) / n * 1000
+
+    tool_schemas.uninstall()
+    try:
+        uncached = per_request_ms()
+    finally:
+        tool_schemas.install()
+    return {"tools": len(tools), "uncached_ms": uncached, "cached_ms": per_request_ms()}
+
+
 class _VAD:
     _vad: Any = None
 
@@ -162,6 +191,7 @@ async def run(
             f"sqlite+aiosqlite:///{tmp}/h.db", seed_demo=True, seed_now=DEMO_REFERENCE_NOW
         )
         try:
+            schema_cost = await _tool_schema_cost(db, 10 if quick else 50)
             async with contextlib.AsyncExitStack() as stack:
                 oa = await stack.enter_async_context(OpenAIHTTPEmulator())
                 el = await stack.enter_async_context(
@@ -210,6 +240,16 @@ async def run(
     if results["ours"]["to_audio"]["n"] and results["stock"]["to_audio"]["n"]:
         d = results["ours"]["to_audio"]["p50"] - results["stock"]["to_audio"]["p50"]
         print(f"ours - bare, first audio p50: {d:+.1f} ms (target <= +15 ms, 1 spoken segment)")
-    payload = {"iterations": iterations, "latencies_s": lat.__dict__, "results": results}
+    print(
+        f"orders agent's {schema_cost['tools']} tool schemas per model request: "
+        f"{schema_cost['uncached_ms']:.2f} ms as livekit-agents builds them, "
+        f"{schema_cost['cached_ms']:.2f} ms with callcenter.tool_schemas"
+    )
+    payload = {
+        "iterations": iterations,
+        "latencies_s": lat.__dict__,
+        "results": results,
+        "tool_schemas_per_request": schema_cost,
+    }
     write_json(out_dir, "handoff", payload)
     return payload

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 VAD_SAMPLE_RATE: Final[Literal[8000]] = CALLER_SAMPLE_RATE
 """Silero runs at the caller's 8 kHz (`callcenter.telephony.audio`): nothing to resample,
-and the 8 kHz model costs less CPU than the 16 kHz default (2.8 % vs 3.2 % of a core on
-the same audio)."""
+and the 8 kHz model costs less CPU than the 16 kHz default (a one-off measurement on the
+same 72 s of fixture audio: 2.8 % vs 3.2 % of a core)."""
 
 VAD_MIN_SILENCE_S = 0.4
 """Silence Silero needs before it reports the end of the caller's speech (Silero's default
@@ -27,7 +27,8 @@ is 0.55 s). This commits the turn. With preemptive generation the reply is ready
 STT final + LLM first token + TTS first audio after the caller stops (benchmark: ~0.6 s),
 so a commit before that buys nothing and only cuts callers off at shorter pauses (reading
 out a number, say); 0.4 s commits at ~0.52 s, just under it. At 0.55 s the commit came
-at ~0.69 s and was the critical path (benchmark p50 703 ms vs 660 ms at 0.4 s)."""
+at ~0.69 s and was the critical path (12-turn probes, BENCHMARKS.md: p50 703 ms vs 660 ms
+at 0.4 s)."""
 
 ENDPOINTING_MIN_DELAY_S = 0.1
 """Minimum silence, counted from the caller's last speech, before the turn is committed.

@@ -13,7 +13,7 @@ from callcenter.phases import Phase
 from callcenter.state import CallState
 
 # Every agent's tool schemas are built once per process instead of on every model
-# request (about 10 ms per request for a specialist; see callcenter/tool_schemas.py).
+# request (7-10 ms per request for a specialist; see callcenter/tool_schemas.py).
 tool_schemas.install()
 
 
