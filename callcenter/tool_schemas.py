@@ -6,8 +6,8 @@ and rebuilds the model again each time a tool is called. Both depend only on the
 function, its name and its description, so the work is identical every time; for the
 orders agent's ten tools it cost 6.6-10 ms per request (0.2-0.6 ms cached; `python -m
 benchmarks --only handoff` prints both), on the critical path of every turn in a
-specialist phase and of the first reply after every handoff (BENCHMARKS.md, "Handoff"). `install()` puts a cache in front of the three builders in
-`livekit.agents.llm.utils`:
+specialist phase and of the first reply after every handoff (BENCHMARKS.md, "Handoff").
+`install()` puts a cache in front of the three builders in `livekit.agents.llm.utils`:
 
 - `function_arguments_to_pydantic_model` (request schema and argument parsing);
 - `build_strict_openai_schema` and `build_legacy_openai_schema` (the request's `tools`).
