@@ -16,7 +16,8 @@ Use from any test folder::
   ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``); each database is a brand-new schema
   ``cc_test_<pid>_<random>`` on the search_path, dropped (CASCADE) on exit. Schemas left
   behind by killed runs (their pid is gone) are dropped on first use. When the server is
-  unreachable (2 s connect timeout) the test is skipped with the reason.
+  unreachable (2 s connect timeout) the test is skipped with the reason, or fails when
+  ``CALLCENTER_REQUIRE_POSTGRES=1`` (set by ``.ci/run`` once it has started a server).
 """
 
 from __future__ import annotations
@@ -168,7 +169,11 @@ async def open_test_database(
     reason = await postgres_unavailable_reason(url)
     if reason is not None:
         sa_url = make_url(url)
-        pytest.skip(f"PostgreSQL not reachable at {sa_url.host}:{sa_url.port or 5432}: {reason}")
+        message = f"PostgreSQL not reachable at {sa_url.host}:{sa_url.port or 5432}: {reason}"
+        if os.environ.get("CALLCENTER_REQUIRE_POSTGRES") == "1":
+            # .ci/run started a server: a missing one there is a broken CI, not a laptop.
+            pytest.fail(message + " (CALLCENTER_REQUIRE_POSTGRES=1: CI must run these tests)")
+        pytest.skip(message)
     await _sweep_stale_schemas(url)
     schema = f"{_SCHEMA_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:10]}"
     db = await Database.open(url, seed_demo=seed, seed_now=now, schema=schema)
