@@ -1,6 +1,6 @@
 """Account tool queries at scale: p50/p99 of each AccountRepository call.
 
-Loads ``n_orders`` synthetic orders with billing (``callcenter.data.bulk.generate_orders(...,
+Loads ``n_orders`` synthetic orders with billing (``benchmarks.bulk_data.generate_orders(...,
 with_billing=True)``: one invoice per non-cancelled order, a payment per paid invoice) on top
 of the demo dataset, on SQLite (temp file) and PostgreSQL (own schema, dropped afterwards;
 skipped with a message when the server does not answer). Every tool is timed for the bulk
@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benchmarks._common import summary, table, write_json
-from callcenter.data import DEMO_REFERENCE_NOW, Database
-from callcenter.data.bulk import generate_orders
+from benchmarks.bulk_data import generate_orders
+from callcenter.data import AccountRepository, Database
 from callcenter.data.models import Invoice, Order, Payment
-from callcenter.data.repository import AccountRepository
+from callcenter.data.seed import DEMO_REFERENCE_NOW, seed_demo
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TOOLS = (
@@ -126,13 +126,14 @@ async def _run_backend(
     if backend == "sqlite":
         tmp = tempfile.TemporaryDirectory(prefix="bench-data-")
         url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
-        db = await Database.open(url, seed_demo=True, seed_now=DEMO_REFERENCE_NOW)
+        db = await Database.open(url, migrate=True)
         schema = None
     else:
         tmp = None
         schema = f"cc_test_{os.getpid()}_bench{uuid.uuid4().hex[:6]}"
-        db = await Database.open(PG_URL, seed_demo=True, seed_now=DEMO_REFERENCE_NOW, schema=schema)
+        db = await Database.open(PG_URL, migrate=True, schema=schema)
     try:
+        await seed_demo(db, now=DEMO_REFERENCE_NOW)
         t0 = time.perf_counter()
         bulk = await generate_orders(
             db, n_orders, n_customers, seed=42, now=DEMO_REFERENCE_NOW, with_billing=True

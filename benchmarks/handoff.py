@@ -180,16 +180,16 @@ async def run(
 ) -> dict[str, Any]:
     from livekit.plugins import silero
 
-    from callcenter.data import DEMO_REFERENCE_NOW, Database
+    from callcenter.data import Database
+    from callcenter.data.seed import DEMO_REFERENCE_NOW, seed_demo
 
     iterations = iterations or (3 if quick else 20)
     lat = Latencies()
     _VAD._vad = silero.VAD.load()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(
-            f"sqlite+aiosqlite:///{tmp}/h.db", seed_demo=True, seed_now=DEMO_REFERENCE_NOW
-        )
+        db = await Database.open(f"sqlite+aiosqlite:///{tmp}/h.db", migrate=True)
+        await seed_demo(db, now=DEMO_REFERENCE_NOW)
         try:
             schema_cost = await _tool_schema_cost(db, 10 if quick else 50)
             async with contextlib.AsyncExitStack() as stack:

@@ -28,8 +28,8 @@ from livekit.agents.voice.events import (
 
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.config import Settings
+from callcenter.data import CallRecordStore, CustomerDirectory
 from callcenter.data.database import Database
-from callcenter.data.repository import CallRecordStore, CustomerDirectory
 from callcenter.escalation.service import EscalationService
 from callcenter.phases import Phase
 from callcenter.providers import Providers, provider_name

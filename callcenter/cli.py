@@ -3,6 +3,7 @@
 callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
+callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
 callcenter start | dev | download-files      (the LiveKit worker)
 """
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="list demo customers, their factors and orders")
     demo.add_argument("--json", action="store_true")
 
+    from callcenter.data.cli import add_db_commands
+
+    add_db_commands(sub)
     try:
         from callcenter.escalation.cli import add_supervisor_commands
 
@@ -115,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command == "demo-data":
             return _demo_data(args.json)
-        if args.command == "supervisors":
+        if args.command in ("supervisors", "db"):
             return int(args.handler(args, settings) or 0)
         return _run_worker(args.command, args.rest)
     except ConfigError as exc:

@@ -36,8 +36,9 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionTool
 
 from callcenter.call import start_call
 from callcenter.config import Settings
+from callcenter.data import CallRecordStore
 from callcenter.data.database import Database
-from callcenter.data.repository import CallRecordStore
+from callcenter.data.seed import seed_demo
 from callcenter.degraded import KEYPAD_PREFIX
 from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers
@@ -165,7 +166,8 @@ async def run_console(
     )
     printer = Printer(out, verbose=options.verbose, quiet=options.json_output)
 
-    db = await Database.open(settings.database_url)
+    db = await Database.open(settings.database_url, migrate=True)  # a fresh machine: once
+    await seed_demo(db)
     try:
         providers = build_providers(settings, vad=_console_vad(settings))
         providers = replace(providers, realtime=None, stt=None, tts=None)  # text only

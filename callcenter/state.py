@@ -20,8 +20,8 @@ from callcenter.telephony.sip import CallInfo
 
 if TYPE_CHECKING:
     from callcenter.config import Settings
+    from callcenter.data import AccountRepository
     from callcenter.data.database import Database
-    from callcenter.data.repository import AccountRepository
     from callcenter.escalation.service import EscalationService
 
 Intent = Literal["orders", "billing", "other"]
@@ -162,7 +162,7 @@ class CallState:
         Every account tool goes through here, so no tool can reach account data for
         an unverified caller or for any customer other than the verified one.
         """
-        from callcenter.data.repository import AccountRepository
+        from callcenter.data import AccountRepository
 
         customer_id = self.verified_customer_id
         if customer_id is None:

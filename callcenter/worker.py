@@ -28,6 +28,7 @@ from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
 from callcenter.data.database import Database
+from callcenter.data.seed import seed_demo
 from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
@@ -97,7 +98,9 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     ctx.log_context_fields = {"room": ctx.room.name, "call_id": call.call_id}
 
-    db = await Database.open(settings.database_url, seed_demo=settings.sqlite_path is not None)
+    db = await Database.open(settings.database_url, migrate=True)
+    if settings.sqlite_path is not None:
+        await seed_demo(db)
     ctx.add_shutdown_callback(db.close)
     vad = ctx.proc.userdata.get("vad")
     providers = build_providers(settings, vad=vad)

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from callcenter.data import Database
+from callcenter.data.seed import seed_demo
 from tests.support.emulators import (
     DeepgramEmulator,
     ElevenLabsEmulator,
@@ -32,7 +33,8 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "callcenter.db"
 
     async def build() -> None:
-        db = await Database.open(f"sqlite+aiosqlite:///{path}")
+        db = await Database.open(f"sqlite+aiosqlite:///{path}", migrate=True)
+        await seed_demo(db)
         await db.close()
 
     asyncio.run(build())

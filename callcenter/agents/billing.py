@@ -106,7 +106,7 @@ class BillingAgent(CallAgent):
 
         Tell the caller the ticket number and that a person will review it.
         """
-        from callcenter.data.repository import RefundRequestError
+        from callcenter.data import RefundRequestError
 
         number = parse_invoice_number(invoice_number)
         try:

@@ -6,7 +6,7 @@ verbatim, so they are written for the ear: one fact per clause, no symbols but `
 
 from __future__ import annotations
 
-from callcenter.data.repository import (
+from callcenter.data import (
     BalanceView,
     CancelOutcome,
     InvoiceView,

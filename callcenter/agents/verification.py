@@ -103,7 +103,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         return await self._check("pin", keyed.user_input)
 
     async def _check(self, kind: FactorKind, raw: str) -> str:
-        from callcenter.data.repository import CustomerDirectory
+        from callcenter.data import CustomerDirectory
 
         state = self.state
         if self.done():

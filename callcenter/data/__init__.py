@@ -1,20 +1,46 @@
-"""Data layer: SQLAlchemy 2 async models, Alembic migrations, demo seed and repositories.
+"""Data layer: SQLAlchemy 2 async over SQLite or PostgreSQL, Alembic migrations, repositories.
 
-Typical wiring::
+Open the database ONCE per process, at start-up, and pass it around::
 
     from callcenter.data import AccountRepository, CustomerDirectory, Database
 
-    db = await Database.open(settings.database_url)      # migrates + seeds on first run
-    directory = CustomerDirectory(db)
-    who = await directory.find_by_phone("+14155550142")
-    ...after verification...
-    account = AccountRepository(db, who.id)               # scoped to that customer only
+    db = await Database.open(settings.database_url, migrate=True)  # start-up only
+    # or, in a process that must not migrate (the schema is someone else's job):
+    db = await Database.open(settings.database_url)  # SchemaNotCurrentError if behind
+
+    # demo data is a separate, explicit step (this package never imports the seed):
+    from callcenter.data.seed import seed_demo
+    await seed_demo(db)                                # no-op unless the DB is empty
+
+    # on a call:
+    who = await CustomerDirectory(db).find_by_phone("+14155550142")
+    account = AccountRepository(db, who.id)            # scoped to that customer only
     order = await account.get_order("1001")
+
+    await db.close()                                   # at shutdown
+
+``callcenter db upgrade`` runs the migrations from a shell (``--seed-demo`` adds the demo
+data to an empty database). Nothing on a call's path migrates or seeds.
+
+Modules, by aggregate: ``database`` (engine, pool, reads) and ``migrate`` (Alembic),
+``models`` / ``enums`` / ``columns`` (tables), ``views`` (read models), ``customers``
+(pre-verification lookups), ``account`` (the scoped repository) over ``order_queries``
+and ``billing_queries``, ``tickets``, ``call_records``, ``supervisors`` (the table of
+:class:`callcenter.staff.Supervisor` values), ``seed`` (demo data, imported on demand).
 """
 
-from callcenter.data.database import Database, mask_url
-from callcenter.data.models import (
-    CallOutcome,
+from callcenter.data.account import (
+    RETURN_WINDOW,
+    AccountRepository,
+    InvalidRefundAmountError,
+    InvoiceNotFoundError,
+    RefundRequestError,
+)
+from callcenter.data.billing_queries import normalize_invoice_number
+from callcenter.data.call_records import CallRecordStore
+from callcenter.data.customers import CustomerDirectory, FactorKind
+from callcenter.data.database import Database, SchemaNotCurrentError, mask_url
+from callcenter.data.enums import (
     InvoiceStatus,
     OrderStatus,
     PaymentMethod,
@@ -23,51 +49,28 @@ from callcenter.data.models import (
     ShipmentStatus,
     TicketKind,
     TicketStatus,
-    TransferMode,
 )
-from callcenter.data.repository import (
-    RETURN_WINDOW,
-    AccountRepository,
+from callcenter.data.models import CallOutcome, TransferMode
+from callcenter.data.order_queries import normalize_order_number
+from callcenter.data.supervisors import SupervisorStore
+from callcenter.data.tickets import TicketStore
+from callcenter.data.views import (
     BalanceView,
-    CallRecordStore,
     CallRecordView,
     CancelOutcome,
-    CustomerDirectory,
     CustomerSummary,
-    FactorKind,
-    InvalidRefundAmountError,
     InvoiceLineView,
-    InvoiceNotFoundError,
     InvoiceView,
     OrderItemView,
     OrderView,
     PaymentView,
-    RefundRequestError,
     ReturnOutcome,
     ReturnView,
     ShipmentView,
-    SupervisorStore,
-    SupervisorValidationError,
-    SupervisorView,
-    TicketStore,
     TicketView,
-    normalize_invoice_number,
-    normalize_order_number,
-    normalize_phone,
-)
-from callcenter.data.seed import (
-    DEMO_CUSTOMERS,
-    DEMO_REFERENCE_NOW,
-    DEMO_SUPERVISORS,
-    DemoCustomer,
-    demo_data_text,
-    seed_demo_data,
 )
 
 __all__ = [
-    "DEMO_CUSTOMERS",
-    "DEMO_REFERENCE_NOW",
-    "DEMO_SUPERVISORS",
     "RETURN_WINDOW",
     "AccountRepository",
     "BalanceView",
@@ -78,7 +81,6 @@ __all__ = [
     "CustomerDirectory",
     "CustomerSummary",
     "Database",
-    "DemoCustomer",
     "FactorKind",
     "InvalidRefundAmountError",
     "InvoiceLineView",
@@ -95,20 +97,16 @@ __all__ = [
     "ReturnOutcome",
     "ReturnStatus",
     "ReturnView",
+    "SchemaNotCurrentError",
     "ShipmentStatus",
     "ShipmentView",
     "SupervisorStore",
-    "SupervisorValidationError",
-    "SupervisorView",
     "TicketKind",
     "TicketStatus",
     "TicketStore",
     "TicketView",
     "TransferMode",
-    "demo_data_text",
     "mask_url",
     "normalize_invoice_number",
     "normalize_order_number",
-    "normalize_phone",
-    "seed_demo_data",
 ]

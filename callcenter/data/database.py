@@ -1,24 +1,23 @@
-"""Engine/session ownership, programmatic Alembic upgrade and first-run seeding.
+"""The database of one process: engine, pool, sessions, and the two start-up steps.
 
-Usage::
+Open it ONCE per process and share it (it owns a connection pool)::
 
-    db = await Database.open("sqlite+aiosqlite:///var/callcenter.db")
-    async with db.session() as session:
-        ...
-    await db.close()
+    # start-up (worker process, console, `callcenter db upgrade`): migrate if you own that
+    db = await Database.open(url, migrate=True)     # alembic upgrade head, serialised
+    # every other process: just open; refuses a schema older than the code
+    db = await Database.open(url)                   # raises SchemaNotCurrentError if behind
+    ...
+    await db.close()                                # on shutdown
 
-``Database.open`` creates the SQLite file's parent directory, runs ``alembic upgrade head``
-(from ``callcenter/data/migrations`` inside the installed package, over the already-open
-connection, so it is safe inside a running event loop) and seeds the demo dataset when the
-``customers`` table is empty. Production paths never use ``metadata.create_all``.
+Demo data is a separate, explicit step (``callcenter.data.seed.seed_demo(db)``); this
+module never imports it. Nothing here runs on a call's path except :meth:`Database.read`,
+:meth:`Database.fetch_all`, :meth:`Database.session` and :meth:`Database.transaction`.
+Production paths never use ``metadata.create_all``; see :mod:`callcenter.data.migrate`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -27,10 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -39,19 +36,19 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from callcenter.data.models import Customer
+from callcenter.data.migrate import (
+    SchemaNotCurrentError,
+    check_revision,
+    current_revision,
+    pg_lock,
+    run_migrations,
+    sqlite_lock_path,
+    startup_lock,
+)
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["MIGRATIONS_DIR", "Database", "mask_url", "run_migrations"]
+__all__ = ["Database", "SchemaNotCurrentError", "mask_url"]
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-"""Alembic script directory shipped inside the package (works from a wheel)."""
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -59,28 +56,6 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 def mask_url(url: str | URL) -> str:
     """Render a database URL with its password replaced by ``***`` (for logs)."""
     return make_url(url).render_as_string(hide_password=True)
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic :class:`Config` pointing at the packaged migrations.
-
-    When ``connection`` is given, ``env.py`` migrates over it instead of creating an engine.
-    """
-    cfg = Config()
-    # ConfigParser interpolates "%": escape it in case the install path contains one.
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    cfg.set_main_option("path_separator", "os")
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
-def run_migrations(connection: Connection, revision: str = "head") -> None:
-    """Synchronous ``alembic upgrade <revision>`` over an open connection.
-
-    Call through ``await async_conn.run_sync(run_migrations)``.
-    """
-    command.upgrade(alembic_config(connection), revision)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -130,46 +105,34 @@ def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
     event.listen(sync_engine, "checkout", on_checkout)
 
 
-_PG_LOCK_KEY = 0x63616C6C  # "call": pg_advisory_xact_lock key for migrate/seed
-
-
-async def _pg_lock(conn: AsyncConnection) -> None:
-    """Transaction-scoped advisory lock on PostgreSQL; no-op elsewhere."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-
-
-def _sqlite_lock_path(url: URL) -> Path | None:
+def _sqlite_file_ready(url: URL, *, create: bool) -> None:
+    """Create the SQLite file's directory when migrating; otherwise insist the file exists
+    (SQLite would silently create an empty database and fail later, mid-call)."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).expanduser().with_name(Path(database).name + ".migrate-lock")
-
-
-@asynccontextmanager
-async def _file_lock(path: Path | None) -> AsyncIterator[None]:
-    """Exclusive ``flock`` on ``path`` (POSIX); acquired in a thread to keep the loop free."""
-    if path is None or fcntl is None:
-        yield
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    path = Path(database).expanduser()
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.is_file():
+        raise SchemaNotCurrentError(
+            f"no database file at {path}: run `callcenter db upgrade` first"
+        )
 
 
 class Database:
-    """Owns one :class:`AsyncEngine` and its session factory.
+    """Owns one :class:`AsyncEngine` and its session factory: one per process.
 
     Create with :meth:`open` (never ``Database(...)`` directly from app code) and
     :meth:`close` on shutdown.
     """
 
-    def __init__(self, engine: AsyncEngine, *, schema: str | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, schema: str | None = None, lock_path: Path | None = None
+    ) -> None:
         self._engine = engine
         self._schema = schema
+        self._lock_path = lock_path
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         # Reads: autocommit on PostgreSQL, so a single-statement read is one round trip (no
         # BEGIN, no ROLLBACK when the connection goes back to the pool). Under READ COMMITTED
@@ -188,20 +151,21 @@ class Database:
         cls,
         url: str,
         *,
-        seed_demo: bool = True,
+        migrate: bool = False,
         schema: str | None = None,
-        seed_now: dt.datetime | None = None,
         echo: bool = False,
     ) -> Database:
-        """Connect, migrate to head and (optionally) seed demo data when empty.
+        """Connect; then migrate to head (``migrate=True``) or check the schema is current.
 
         Args:
             url: SQLAlchemy async URL, e.g. ``sqlite+aiosqlite:///var/callcenter.db`` or
                 ``postgresql+asyncpg://user:pw@host:5432/db``.
-            seed_demo: seed :mod:`callcenter.data.seed` if ``customers`` is empty.
-            schema: PostgreSQL only: create this schema if missing and put it first on the
-                ``search_path`` (tests use one schema per test for isolation).
-            seed_now: reference "now" for the demo dataset (default: start of today UTC).
+            migrate: run ``alembic upgrade head`` (a no-op at head), serialised across
+                processes; creates the SQLite file and its directory. Only at start-up.
+                Without it, one ``SELECT`` checks the revision and a database behind this
+                code raises :class:`SchemaNotCurrentError` ("run `callcenter db upgrade`").
+            schema: PostgreSQL only: put this schema first on the ``search_path`` (and
+                create it when migrating); tests use one schema per test for isolation.
             echo: log SQL (never in production: statements carry customer data).
         """
         sa_url = make_url(url)
@@ -212,9 +176,7 @@ class Database:
         # statements, no idle ping) and surplus connections can age out.
         engine_kwargs: dict[str, Any] = {"echo": echo, "pool_use_lifo": True}
         if backend == "sqlite":
-            database = sa_url.database
-            if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_file_ready(sa_url, create=migrate)
             connect_args["timeout"] = 5
         elif backend == "postgresql" and schema is not None:
             if not _SCHEMA_RE.match(schema):
@@ -229,39 +191,52 @@ class Database:
         elif backend == "postgresql":
             _install_idle_ping(engine, PING_IDLE_SECONDS)
 
-        db = cls(engine, schema=schema)
-        lock_path = _sqlite_lock_path(sa_url) if backend == "sqlite" else None
+        db = cls(engine, schema=schema, lock_path=sqlite_lock_path(sa_url))
         try:
-            # Several worker processes may open a fresh database at once: serialise
-            # migrate + seed (file lock on SQLite, advisory lock on PostgreSQL).
-            async with _file_lock(lock_path):
-                if schema is not None:
-                    async with engine.begin() as conn:
-                        await _pg_lock(conn)
-                        await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-                async with engine.begin() as conn:
-                    await _pg_lock(conn)
-                    await conn.run_sync(run_migrations)
-                log.info("database ready at %s", db.url)
-                if seed_demo:
-                    await db.seed_if_empty(now=seed_now)
+            if migrate:
+                revision = await db._migrate()
+            else:
+                async with engine.connect() as conn:
+                    revision = await conn.run_sync(check_revision)
         except BaseException:
             await engine.dispose()
             raise
+        log.info(
+            "database ready", extra={"database": db.url, "revision": revision, "migrated": migrate}
+        )
         return db
 
-    async def seed_if_empty(self, *, now: dt.datetime | None = None) -> bool:
-        """Seed the demo dataset if there are no customers. Returns True if it seeded."""
-        from callcenter.data.seed import seed_demo_data
+    async def _migrate(self) -> str | None:
+        """``alembic upgrade head`` under the start-up lock; returns the revision."""
+        async with startup_lock(self._lock_path):
+            if self._schema is not None:
+                async with self._engine.begin() as conn:
+                    await pg_lock(conn)
+                    await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
+            async with self._engine.begin() as conn:
+                await pg_lock(conn)
+                before = await conn.run_sync(current_revision)
+                await conn.run_sync(run_migrations)
+                after = await conn.run_sync(current_revision)
+        if before != after:
+            log.info(
+                "database schema upgraded", extra={"from_revision": before, "to_revision": after}
+            )
+        return after
 
-        async with self.session() as session, session.begin():
-            await _pg_lock(await session.connection())
-            count = await session.scalar(sa.select(sa.func.count()).select_from(Customer))
-            if count:
-                return False
-            await seed_demo_data(session, now=now)
-        log.info("seeded demo dataset")
-        return True
+    async def revision(self) -> str | None:
+        """The schema revision the database is at (``alembic_version``)."""
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(current_revision)
+
+    @asynccontextmanager
+    async def startup_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction no other process runs at the same time: for start-up steps
+        such as seeding, where several processes may find the same empty database.
+        ``async with db.startup_transaction() as s:`` (commits on success)."""
+        async with startup_lock(self._lock_path), self.transaction() as session:
+            await pg_lock(await session.connection())
+            yield session
 
     @property
     def engine(self) -> AsyncEngine:

@@ -1,17 +1,15 @@
-"""Declarative SQLAlchemy 2 ORM models for the contact-center data layer.
+"""Declarative SQLAlchemy 2 ORM models: the tables, and the enums their columns store.
 
 Conventions (also followed by the hand-written migrations in ``migrations/versions``):
 
 - Money is always integer minor units in ``BigInteger`` ``*_cents`` columns.
-- Timestamps use :class:`UTCDateTime`: timezone-aware UTC in and out on every backend
-  (SQLite stores naive UTC text; PostgreSQL ``timestamptz``).
-- Enums are :class:`enum.StrEnum` stored as VARCHAR + CHECK constraint (``native_enum=False``)
-  so adding a value is a plain migration on both SQLite and PostgreSQL.
-- JSON columns are ``JSON`` (``JSONB`` on PostgreSQL).
+- Timestamps, enums and JSON use the column types in :mod:`callcenter.data.columns`.
 - Index names are explicit so migrations and models agree.
 
 If you change anything here, add a new Alembic revision under ``migrations/versions``;
-``tests/data/test_migrations.py`` fails when the models and migrations drift apart.
+``tests/data/test_data_migrations.py`` fails when the models and migrations drift apart.
+The read models the repositories return are in :mod:`callcenter.data.views`; nothing
+outside the data layer should need these classes.
 """
 
 from __future__ import annotations
@@ -21,13 +19,22 @@ import enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from callcenter.data.columns import Base, JSONType, UTCDateTime, utcnow
+from callcenter.data.columns import enum_column as _enum
+from callcenter.data.enums import (
+    InvoiceStatus,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    ReturnStatus,
+    ShipmentStatus,
+    TicketKind,
+    TicketStatus,
+)
 
 __all__ = [
-    "DESCENDING_INDEXES",
-    "Base",
     "CallOutcome",
     "CallRecord",
     "Customer",
@@ -45,123 +52,16 @@ __all__ = [
     "ReturnStatus",
     "Shipment",
     "ShipmentStatus",
-    "Supervisor",
+    "SupervisorRow",
     "Ticket",
     "TicketKind",
     "TicketStatus",
     "TransferMode",
-    "UTCDateTime",
-    "include_object",
-    "utcnow",
 ]
 
 
-def utcnow() -> dt.datetime:
-    """Current time as an aware UTC datetime."""
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """``DateTime(timezone=True)`` that always returns aware UTC datetimes.
-
-    Naive datetimes are rejected on the way in (they are almost always a bug).
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime given for a UTC timestamp column")
-        value = value.astimezone(dt.UTC)
-        if dialect.name == "sqlite":
-            # SQLite has no timezone type: store naive UTC so text ordering is time ordering.
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
-
-DESCENDING_INDEXES = frozenset(
-    {
-        "ix_orders_customer_id_placed_at",
-        "ix_invoices_customer_id_issued_at",
-        "ix_payments_customer_id_received_at",
-    }
-)
-"""``(customer_id, <time> DESC)`` indexes. SQLite cannot reflect DESC index elements, so
-Alembic autogenerate/check skips them (see ``migrations/env.py``); they are maintained by
-hand in the migrations."""
-
-
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """Alembic ``include_object`` hook: skip :data:`DESCENDING_INDEXES` in autogenerate."""
-    return not (type_ == "index" and name in DESCENDING_INDEXES)
-
-
-class OrderStatus(enum.StrEnum):
-    PROCESSING = "processing"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    RETURNED = "returned"
-
-
-class ShipmentStatus(enum.StrEnum):
-    LABEL_CREATED = "label_created"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    DELIVERED = "delivered"
-    EXCEPTION = "exception"
-
-
-class ReturnStatus(enum.StrEnum):
-    REQUESTED = "requested"
-    RECEIVED = "received"
-    REFUNDED = "refunded"
-    REJECTED = "rejected"
-
-
-class InvoiceStatus(enum.StrEnum):
-    OPEN = "open"
-    PAID = "paid"
-    OVERDUE = "overdue"
-
-
-class PaymentMethod(enum.StrEnum):
-    CARD = "card"
-    ACH = "ach"
-
-
-class PaymentStatus(enum.StrEnum):
-    COMPLETED = "completed"
-    PENDING = "pending"
-    FAILED = "failed"
-    REFUNDED = "refunded"
-
-
-class TicketKind(enum.StrEnum):
-    REFUND_REQUEST = "refund_request"
-    CALLBACK = "callback"
-    RETURN = "return"
-    OTHER = "other"
-
-
-class TicketStatus(enum.StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
+# Shared with the call (state, escalation): the call core will own these two; until then
+# they are defined here, where the columns that store them are.
 
 
 class TransferMode(enum.StrEnum):
@@ -176,33 +76,6 @@ class CallOutcome(enum.StrEnum):
     ABANDONED = "abandoned"
     FAILED = "failed"
     ENDED = "ended"
-
-
-def _enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
-    """VARCHAR + named CHECK constraint storing the enum *values*."""
-    return sa.Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
-class Base(DeclarativeBase):
-    """Declarative base; constraint naming convention keeps migrations portable."""
-
-    metadata = sa.MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
 
 
 class Customer(Base):
@@ -392,7 +265,10 @@ class Ticket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Supervisor(Base):
+class SupervisorRow(Base):
+    """A stored supervisor; read and written only as a validated
+    :class:`callcenter.staff.Supervisor` through :class:`~callcenter.data.SupervisorStore`."""
+
     __tablename__ = "supervisors"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)

@@ -3,8 +3,8 @@
 Wire into the main CLI with `add_supervisor_commands(subparsers)`; each leaf parser sets
 `args.handler(args, settings) -> int` (exit code; the database is `--database-url` or
 `settings.database_url`) and `args.func(args) -> int` (loads the settings itself).
-Every value is validated with the roster's rules (`Supervisor.create`) before it reaches
-the database, and a validation error says which option to fix, e.g.:
+Every value is validated by the one supervisor validator (`callcenter.staff.Supervisor.create`;
+the store stores nothing else), and a validation error says which option to fix, e.g.:
 
     callcenter supervisors add --name "Alex Rivera" --contact +14155550100 \\
         --skills general --timezone America/Los_Angeles --hours "mon-fri 09:00-17:00"
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-from callcenter.escalation.roster import RosterError, Supervisor, WeeklyHours
+from callcenter.staff import RosterError, Supervisor
 
 
 def add_supervisor_commands(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -92,10 +92,11 @@ async def _with_store(command: Command, args: argparse.Namespace, settings: Any)
     from callcenter.config import load_settings
     from callcenter.data import Database, SupervisorStore
 
-    url = args.database_url or (settings or load_settings()).database_url
-    db = await Database.open(url)
+    settings = settings or load_settings()
+    db = await Database.open(args.database_url or settings.database_url)
     try:
-        return await run_command(command, args, SupervisorStore(db), sys.stdout)
+        store = SupervisorStore(db, default_region=settings.default_region)
+        return await run_command(command, args, store, sys.stdout)
     finally:
         await db.close()
 
@@ -109,35 +110,23 @@ async def run_command(command: Command, args: argparse.Namespace, store: Any, ou
         return 2
 
 
-def _row(view: Any) -> dict[str, Any]:
-    mode = view.transfer_mode
-    return {
-        "id": view.id,
-        "name": view.name,
-        "contact": view.contact,
-        "skills": list(view.skills),
-        "timezone": view.timezone,
-        "working_hours": {k: [list(w) for w in v] for k, v in view.working_hours.items()},
-        "priority": view.priority,
-        "active": view.active,
-        "transfer_mode": getattr(mode, "value", mode),
-    }
+def _row(supervisor: Supervisor) -> dict[str, Any]:
+    return {"id": supervisor.id, **supervisor.as_row()}
 
 
 async def _list(args: argparse.Namespace, store: Any, out: TextIO) -> int:
-    rows = [_row(v) for v in await store.list(skill=args.skill)]
+    supervisors = await store.list(skill=args.skill)
     if args.json:
-        json.dump(rows, out, indent=2)
+        json.dump([_row(s) for s in supervisors], out, indent=2)
         out.write("\n")
         return 0
-    for r in rows:
-        hours = WeeklyHours.parse(r["working_hours"]).describe()
-        state = "" if r["active"] else " (inactive)"
+    for s in supervisors:
+        state = "" if s.active else " (inactive)"
         out.write(
-            f"{r['id']:>3}  {r['name']}{state}  {r['contact']}  {','.join(r['skills'])}  "
-            f"p{r['priority']}  {r['transfer_mode']}  {hours} {r['timezone']}\n"
+            f"{s.id:>3}  {s.name}{state}  {s.contact}  {','.join(s.skills)}  "
+            f"p{s.priority}  {s.transfer_mode}  {s.hours.describe()} {s.timezone}\n"
         )
-    if not rows:
+    if not supervisors:
         out.write("no supervisors\n")
     return 0
 
@@ -157,26 +146,12 @@ async def _add(args: argparse.Namespace, store: Any, out: TextIO) -> int:
         active=not args.inactive,
         transfer_mode=args.mode,
     )
-    row = supervisor.as_row()
-    view = await store.add(
-        row["name"],
-        row["contact"],
-        row["skills"],
-        row["timezone"],
-        row["working_hours"],
-        priority=row["priority"],
-        active=row["active"],
-        transfer_mode=row["transfer_mode"],
-    )
-    out.write(f"added supervisor {view.id}: {view.name}\n")
+    added = await store.add(supervisor)
+    out.write(f"added supervisor {added.id}: {added.name}\n")
     return 0
 
 
 async def _update(args: argparse.Namespace, store: Any, out: TextIO) -> int:
-    current = await store.get(args.id)
-    if current is None:
-        raise _UsageError(f"no supervisor with id {args.id} (see `supervisors list`)")
-    merged = _row(current)
     changes: dict[str, Any] = {}
     for option, key in (
         ("name", "name"),
@@ -195,19 +170,10 @@ async def _update(args: argparse.Namespace, store: Any, out: TextIO) -> int:
         changes["working_hours"] = args.hours
     if not changes:
         raise _UsageError("nothing to change: pass at least one option (see --help)")
-    merged.update(changes)
-    validated = Supervisor.create(
-        name=merged["name"],
-        contact=merged["contact"],
-        skills=merged["skills"],
-        timezone=merged["timezone"],
-        working_hours=merged["working_hours"],
-        priority=merged["priority"],
-        active=merged["active"],
-        transfer_mode=merged["transfer_mode"],
-    ).as_row()
-    view = await store.update(args.id, **{k: validated[k] for k in changes})
-    out.write(f"updated supervisor {view.id}: {', '.join(sorted(changes))}\n")
+    updated = await store.update(args.id, **changes)
+    if updated is None:
+        raise _UsageError(f"no supervisor with id {args.id} (see `supervisors list`)")
+    out.write(f"updated supervisor {updated.id}: {', '.join(sorted(changes))}\n")
     return 0
 
 
@@ -219,16 +185,11 @@ async def _remove(args: argparse.Namespace, store: Any, out: TextIO) -> int:
 
 
 async def _hours(args: argparse.Namespace, store: Any, out: TextIO) -> int:
-    current = await store.get(args.id)
+    if args.set_hours is not None:
+        current = await store.update(args.id, working_hours=args.set_hours)
+    else:
+        current = await store.get(args.id)
     if current is None:
         raise _UsageError(f"no supervisor with id {args.id} (see `supervisors list`)")
-    if args.set_hours is not None:
-        hours = WeeklyHours.parse(args.set_hours)
-        await store.update(args.id, working_hours=hours.as_json())
-        out.write(f"{current.name}: {hours.describe()} ({current.timezone})\n")
-        return 0
-    out.write(
-        f"{current.name}: {WeeklyHours.parse(current.working_hours).describe()} "
-        f"({current.timezone})\n"
-    )
+    out.write(f"{current.name}: {current.hours.describe()} ({current.timezone})\n")
     return 0

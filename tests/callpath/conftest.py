@@ -15,7 +15,7 @@ from tests.callpath.helpers import FakeEscalation, make_settings
 
 @pytest.fixture
 async def db(db_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite+aiosqlite:///{db_path}", seed_demo=False)
+    database = await Database.open(f"sqlite+aiosqlite:///{db_path}")
     try:
         yield database
     finally:

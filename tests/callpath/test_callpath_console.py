@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from callcenter import cli
 from callcenter.config import Settings
 from callcenter.console import ConsoleOptions, ScriptError, parse_line, run_console
-from callcenter.data import Database
+from callcenter.data import Database, SupervisorStore
 from callcenter.data.models import Order, Shipment
-from callcenter.data.repository import SupervisorStore
 from tests.callpath.helpers import MAYA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +139,7 @@ async def test_wrong_keyed_pin_is_not_verified(settings: Settings, tmp_path: Pat
 
 async def _prepare_database(db_path: Path) -> str:
     """Open every supervisor around the clock, and give order 1001 a location no code knows."""
-    db = await Database.open(f"sqlite+aiosqlite:///{db_path}", seed_demo=False)
+    db = await Database.open(f"sqlite+aiosqlite:///{db_path}")
     try:
         store = SupervisorStore(db)
         always = {

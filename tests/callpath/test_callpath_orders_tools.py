@@ -10,8 +10,7 @@ from livekit.agents.voice.run_result import RunResult
 
 from callcenter.agents.orders import OrdersAgent
 from callcenter.config import Settings
-from callcenter.data import Database
-from callcenter.data.repository import AccountRepository
+from callcenter.data import AccountRepository, Database
 from callcenter.phases import Phase
 from callcenter.state import CallState
 from tests.callpath.helpers import FakeEscalation, is_call, make_state, output_of, running_session

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from callcenter.data import DEMO_REFERENCE_NOW, AccountRepository, Database
+from callcenter.data import AccountRepository, Database
 from callcenter.data import database as database_module
+from callcenter.data.seed import DEMO_REFERENCE_NOW
 from tests.support.db import TEST_DATABASE_URL, open_test_database
 
 TOOLS: dict[str, Callable[[AccountRepository], Awaitable[Any]]] = {

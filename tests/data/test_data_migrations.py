@@ -1,14 +1,10 @@
-"""Alembic migrations build the schema; models and migrations agree; the seed is deterministic."""
+"""Alembic migrations build the schema; models and migrations agree; down and up again."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,10 +12,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 import callcenter.data
-from callcenter.data import DEMO_REFERENCE_NOW, Database, mask_url
-from callcenter.data.database import MIGRATIONS_DIR, alembic_config
-from callcenter.data.models import Base, include_object
-from tests.support.db import TEST_DATABASE_URL, open_test_database, postgres_unavailable_reason
+from callcenter.data import Database
+from callcenter.data.columns import include_object
+from callcenter.data.migrate import MIGRATIONS_DIR, alembic_config
+from callcenter.data.models import Base
 
 EXPECTED_TABLES = {
     "customers",
@@ -112,118 +108,3 @@ def test_migrations_dir_ships_inside_package() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert MIGRATIONS_DIR.parent == Path(callcenter.data.__file__).resolve().parent
-
-
-async def _dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    async with db.session() as s:
-        for table in Base.metadata.sorted_tables:
-            rows = await s.execute(sa.select(table).order_by(*table.primary_key.columns))
-            out[table.name] = [tuple(r) for r in rows]
-    return out
-
-
-async def test_seed_is_deterministic(db: Database, tmp_path: Path) -> None:
-    backend = "postgres" if db.dialect == "postgresql" else "sqlite"
-    first = await _dump(db)
-    async with open_test_database(backend, tmp_path / "second") as other:  # type: ignore[arg-type]
-        second = await _dump(other)
-    assert first == second
-    assert len(first["customers"]) >= 4
-    assert len(first["supervisors"]) == 3
-
-
-async def test_open_twice_does_not_reseed(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/cc.db"
-    db = await Database.open(url, seed_now=DEMO_REFERENCE_NOW)
-    await db.close()
-    assert (tmp_path / "nested" / "dir" / "cc.db").is_file()
-    db = await Database.open(url, seed_now=DEMO_REFERENCE_NOW)
-    try:
-        assert await db.seed_if_empty() is False
-        async with db.session() as s:
-            n = await s.scalar(sa.text("SELECT count(*) FROM customers"))
-        assert n == 4
-    finally:
-        await db.close()
-
-
-async def test_sqlite_pragmas(tmp_path: Path) -> None:
-    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path}/p.db", seed_demo=False)
-    try:
-        async with db.engine.connect() as conn:
-            assert (await conn.scalar(sa.text("PRAGMA journal_mode"))) == "wal"
-            assert (await conn.scalar(sa.text("PRAGMA foreign_keys"))) == 1
-            assert (await conn.scalar(sa.text("PRAGMA busy_timeout"))) == 5000
-            info = await conn.run_sync(_inspect)  # a fresh file, migrated from scratch
-        assert info["tables"] == EXPECTED_TABLES
-    finally:
-        await db.close()
-
-
-def test_url_masks_password() -> None:
-    masked = mask_url("postgresql+asyncpg://app:s3cret@db.internal:5432/cc")
-    assert "s3cret" not in masked
-    assert "***" in masked
-
-
-async def test_database_url_property_masks_password(tmp_path: Path) -> None:
-    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path}/m.db", seed_demo=False)
-    try:
-        assert db.url.startswith("sqlite+aiosqlite:///")
-        assert "Database(" in repr(db)
-    finally:
-        await db.close()
-
-
-async def test_demo_description_matches_seeded_rows(db: Database) -> None:
-    from callcenter.data import AccountRepository, CustomerDirectory
-    from callcenter.data.seed import DEMO_CUSTOMERS, demo_data_text
-
-    directory = CustomerDirectory(db)
-    for demo in DEMO_CUSTOMERS:
-        who = await directory.find_by_phone(demo.phones[0])
-        assert who is not None and who.full_name == demo.full_name
-        repo = AccountRepository(db, who.id)
-        orders = await repo.recent_orders(limit=50)
-        assert {(o.order_number, o.status.value) for o in orders} == set(demo.orders)
-        invoices = await repo.recent_invoices(limit=50)
-        assert {(i.invoice_number, i.status.value) for i in invoices} == set(demo.invoices)
-        for kind, value in (("zip", demo.zip_code), ("last_four", demo.last_four)):
-            assert await directory.check_factor(who.id, kind, value)  # type: ignore[arg-type]
-        assert await directory.check_factor(who.id, "pin", demo.pin)
-    text = demo_data_text()
-    assert "Maya Patel" in text and "+14155550142" in text and "PIN: 4421" in text
-
-
-async def test_concurrent_first_open_migrates_and_seeds_once(tmp_path: Path) -> None:
-    """Worker processes racing to open a fresh DB: one migrates/seeds, the rest wait."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/race.db"
-    dbs = await asyncio.gather(*(Database.open(url, seed_now=DEMO_REFERENCE_NOW) for _ in range(3)))
-    try:
-        async with dbs[0].session() as s:
-            assert await s.scalar(sa.text("SELECT count(*) FROM customers")) == 4
-    finally:
-        for d in dbs:
-            await d.close()
-
-
-async def test_concurrent_first_open_postgres() -> None:
-    reason = await postgres_unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {reason}")
-    schema = f"cc_test_{os.getpid()}_race{uuid.uuid4().hex[:6]}"
-    dbs = await asyncio.gather(
-        *(
-            Database.open(TEST_DATABASE_URL, seed_now=DEMO_REFERENCE_NOW, schema=schema)
-            for _ in range(3)
-        )
-    )
-    try:
-        async with dbs[0].session() as s:
-            assert await s.scalar(sa.text("SELECT count(*) FROM customers")) == 4
-    finally:
-        async with dbs[0].engine.begin() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        for d in dbs:
-            await d.close()

@@ -29,6 +29,7 @@ async def run(store: SupervisorStore, *argv: str) -> tuple[int, str]:
 async def store(db: Database) -> SupervisorStore:
     s = SupervisorStore(db)
     for row in await s.list():
+        assert row.id is not None
         await s.remove(row.id)
     return s
 
@@ -73,12 +74,12 @@ async def test_add_list_json_update_hours_remove(store: SupervisorStore) -> None
     view = await store.get(row["id"])
     assert view is not None
     assert view.contact == "sip:alex@pbx.example.com:5060"
-    assert (view.transfer_mode.value, view.active) == ("cold", False)
+    assert (view.transfer_mode, view.active) == ("cold", False)
 
     code, out = await run(store, "hours", str(row["id"]), "--set", "sat-sun 10:00-14:00")
     assert code == 0 and "sat 10:00-14:00, sun 10:00-14:00" in out
     view = await store.get(row["id"])
-    assert view is not None and dict(view.working_hours) == {
+    assert view is not None and view.hours.as_json() == {
         "sat": [["10:00", "14:00"]],
         "sun": [["10:00", "14:00"]],
     }

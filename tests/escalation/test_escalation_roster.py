@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from callcenter.data import SupervisorStore
+from callcenter.data import Database, SupervisorStore
 from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.manager import StoreDirectory, skill_for
 from callcenter.escalation.roster import (
     Roster,
     RosterError,
+    Skill,
     Supervisor,
     WeeklyHours,
     validate_contact,
@@ -139,29 +140,46 @@ def test_business_hours_time_zone_and_holidays() -> None:
         BusinessHours.parse(timezone="UTC", hours="mon 09:00-10:00", holidays="26/11/2026")
 
 
-async def test_store_directory_reads_the_supervisors_table(db) -> None:  # type: ignore[no-untyped-def]
+async def test_store_directory_reads_the_supervisors_table(db: Database) -> None:
     store = SupervisorStore(db)
     for row in await store.list():
+        assert row.id is not None
         await store.remove(row.id)
+    hours = {"mon": [["09:00", "17:00"]]}
+    await store.add(sup("Zed", "+14155550177", ["orders"], working_hours=hours, priority=5))
     await store.add(
-        "Zed",
-        "+14155550177",
-        ["orders"],
-        "America/Los_Angeles",
-        {"mon": [["09:00", "17:00"]]},
-        priority=5,
-    )
-    await store.add(
-        "Off Duty",
-        "+14155550178",
-        ["orders"],
-        "America/Los_Angeles",
-        {"mon": [["09:00", "17:00"]]},
-        priority=1,
-        active=False,
+        sup("Off Duty", "+14155550178", ["orders"], working_hours=hours, priority=1, active=False)
     )
     roster = await StoreDirectory(store).roster()
     assert [s.name for s in roster.supervisors] == ["Zed"]
     picked = roster.pick("orders", MONDAY_10AM_LA)
     assert isinstance(picked, Supervisor)
     assert picked.contact == "+14155550177" and picked.transfer_mode == "warm"
+
+
+@pytest.mark.parametrize(
+    ("when", "skill", "expected"),
+    [
+        # Monday 2025-06-02 18:00 UTC = 11:00 Los Angeles, 14:00 New York, 13:00 Chicago.
+        (
+            dt.datetime(2025, 6, 2, 18, 0, tzinfo=dt.UTC),
+            "billing",
+            ["Priya Shah", "Alex Rivera", "Marcus Lee"],
+        ),
+        (dt.datetime(2025, 6, 2, 18, 0, tzinfo=dt.UTC), "general", ["Alex Rivera", "Marcus Lee"]),
+        # Monday 22:30 UTC = 18:30 New York, 17:30 Chicago (both off), 15:30 Los Angeles.
+        (dt.datetime(2025, 6, 2, 22, 30, tzinfo=dt.UTC), "billing", ["Alex Rivera"]),
+        (dt.datetime(2025, 6, 2, 22, 30, tzinfo=dt.UTC), "orders", ["Alex Rivera"]),
+        # Saturday 17:00 UTC = 12:00 Chicago: only Marcus works Saturdays (10-14).
+        (dt.datetime(2025, 6, 7, 17, 0, tzinfo=dt.UTC), "orders", ["Marcus Lee"]),
+        (dt.datetime(2025, 6, 7, 17, 0, tzinfo=dt.UTC), "billing", ["Marcus Lee"]),
+        (dt.datetime(2025, 6, 7, 22, 0, tzinfo=dt.UTC), "billing", []),
+    ],
+)
+async def test_demo_roster_on_duty_through_the_production_path(
+    db: Database, when: dt.datetime, skill: Skill, expected: list[str]
+) -> None:
+    """The seeded supervisors, read as production reads them (store -> directory -> roster):
+    each in their own time zone, specialists first, `general` supervisors as the fallback."""
+    roster = await StoreDirectory(SupervisorStore(db)).roster()
+    assert [s.name for s in roster.candidates(skill, when)] == expected

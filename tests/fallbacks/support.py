@@ -17,8 +17,7 @@ from livekit.agents.testing import fake_job_context
 
 from callcenter.call import CallLifecycle, start_call
 from callcenter.config import Settings, load_settings
-from callcenter.data import Database
-from callcenter.data.repository import CallRecordStore
+from callcenter.data import CallRecordStore, Database
 from callcenter.escalation.manager import build_escalation
 from callcenter.providers import Providers, build_providers
 from callcenter.speech import digits_in
@@ -170,7 +169,7 @@ async def text_call(
     realtime: bool = False,
 ) -> AsyncIterator[TextCall]:
     """A whole call in text mode (no STT/TTS; realtime greeting only when `realtime`)."""
-    db = await Database.open(settings.database_url, seed_demo=False)
+    db = await Database.open(settings.database_url)
     try:
         if providers is None:
             providers = build_providers(settings, vad=load_vad())

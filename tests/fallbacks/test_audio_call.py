@@ -24,8 +24,7 @@ from livekit.agents.utils import http_context
 from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
 from callcenter.call import start_call
-from callcenter.data import Database
-from callcenter.data.repository import CallRecordStore
+from callcenter.data import CallRecordStore, Database
 from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers
 from callcenter.telephony.sip import CallInfo
@@ -181,7 +180,7 @@ async def test_whole_call_through_audio_io(
         session.input.audio = mic
         session.output.audio = ear
 
-    db = await Database.open(settings.database_url, seed_demo=False)
+    db = await Database.open(settings.database_url)
     vad = load_vad()
     call = CallInfo.for_console(caller_e164=MAYA, call_id=f"audio-{uuid.uuid4().hex[:8]}")
     replies: list[float] = []

@@ -11,7 +11,8 @@ Use from any test folder::
 
 - ``sqlite``: a fresh file under ``tmp_path`` (WAL, foreign keys on), migrated with
   Alembic and seeded with the demo data at :data:`DEMO_REFERENCE_NOW`. (Built once per
-  process as a template via ``Database.open`` and copied per test — same bytes, ~10x faster.)
+  process as a template with ``Database.open(url, migrate=True)`` + ``seed_demo`` and
+  copied per test — same bytes, ~10x faster.)
 - ``postgres``: ``TEST_DATABASE_URL`` (default
   ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``); each database is a brand-new schema
   ``cc_test_<pid>_<random>`` on the search_path, dropped (CASCADE) on exit. Schemas left
@@ -39,7 +40,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from callcenter.data import DEMO_REFERENCE_NOW, CustomerDirectory, Database
+from callcenter.data import CustomerDirectory, Database
+from callcenter.data.seed import DEMO_REFERENCE_NOW, seed_demo
 
 __all__ = [
     "DEMO_REFERENCE_NOW",
@@ -71,7 +73,9 @@ async def _sqlite_template(seed: bool, now: dt.datetime) -> Path:
             _template_dir = Path(tempfile.mkdtemp(prefix="cc-test-templates-"))
             atexit.register(shutil.rmtree, _template_dir, True)
         path = _template_dir / f"template-{len(_sqlite_templates)}.db"
-        db = await Database.open(f"sqlite+aiosqlite:///{path}", seed_demo=seed, seed_now=now)
+        db = await Database.open(f"sqlite+aiosqlite:///{path}", migrate=True)
+        if seed:
+            await seed_demo(db, now=now)
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         await db.close()
@@ -156,8 +160,8 @@ async def open_test_database(
         path = tmp_path / f"callcenter-{uuid.uuid4().hex[:8]}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(await _sqlite_template(seed, now), path)
-        # Still goes through Database.open: migrations (a no-op at head) and the seed check.
-        db = await Database.open(f"sqlite+aiosqlite:///{path}", seed_demo=seed, seed_now=now)
+        # Opened as a worker opens it: no migration, the schema revision checked.
+        db = await Database.open(f"sqlite+aiosqlite:///{path}")
         try:
             yield db
         finally:
@@ -176,8 +180,10 @@ async def open_test_database(
         pytest.skip(message)
     await _sweep_stale_schemas(url)
     schema = f"{_SCHEMA_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    db = await Database.open(url, seed_demo=seed, seed_now=now, schema=schema)
+    db = await Database.open(url, migrate=True, schema=schema)
     try:
+        if seed:
+            await seed_demo(db, now=now)
         yield db
     finally:
         try:

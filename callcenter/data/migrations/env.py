@@ -20,7 +20,8 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from callcenter.data.models import Base, include_object
+from callcenter.data.columns import include_object
+from callcenter.data.models import Base
 
 config = context.config
 target_metadata = Base.metadata

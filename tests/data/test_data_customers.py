@@ -1,12 +1,15 @@
-"""Caller lookup by phone and verification factors (ZIP, last four, PIN)."""
+"""Customers before verification: lookup by phone (through the product's one phone-number
+normaliser) and verification factors (ZIP, last four, PIN)."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
-from callcenter.data import DEMO_CUSTOMERS, CustomerDirectory, Database
+from callcenter.data import CustomerDirectory, Database
 from callcenter.data.models import Customer
-from callcenter.data.security import hash_pin, verify_pin
+from callcenter.data.security import digits_only, hash_pin, verify_pin
+from callcenter.data.seed import DEMO_CUSTOMERS
 
 
 async def test_find_by_phone_each_demo_number(db: Database) -> None:
@@ -29,9 +32,20 @@ async def test_find_by_phone_second_number_same_customer(db: Database) -> None:
     assert a.full_name == "Maya Patel"
 
 
-async def test_find_by_phone_normalises_format(db: Database) -> None:
-    who = await CustomerDirectory(db).find_by_phone("(415) 555-0142")
+@pytest.mark.parametrize(
+    "spoken", ["(415) 555-0142", "415.555.0142", "+1 415 555 0142", "tel:+14155550142"]
+)
+async def test_find_by_phone_normalises_format(db: Database, spoken: str) -> None:
+    who = await CustomerDirectory(db).find_by_phone(spoken)
     assert who is not None and who.full_name == "Maya Patel"
+
+
+async def test_find_by_phone_uses_the_telephony_normaliser(db: Database) -> None:
+    """One rule for what a phone number is: `telephony.numbers` (valid, not just possible).
+    A number the SIP layer would drop as invalid (area code 555) cannot match anyone."""
+    directory = CustomerDirectory(db)
+    assert await directory.find_by_phone("+1 555 000 0142") is None
+    assert await directory.find_by_phone("+44 20 7946 0958") is None  # valid, unknown
 
 
 async def test_find_by_phone_unknown_or_garbage(db: Database) -> None:
@@ -112,3 +126,8 @@ def test_hash_pin_random_salt_and_malformed() -> None:
     assert verify_pin("1234", a) and verify_pin("1234", b)
     assert not verify_pin("1234", "garbage")
     assert not verify_pin("1234", "bcrypt$1$2$3$00$00")
+
+
+def test_digits_only() -> None:
+    assert digits_only(" 4-4 2 1 ") == "4421"
+    assert digits_only("٤٤٢١") == ""  # non-ASCII digits are not accepted

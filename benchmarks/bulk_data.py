@@ -1,4 +1,6 @@
-"""Bulk synthetic data for benchmarks (e.g. 1M orders) — fast Core ``executemany`` inserts.
+"""Bulk synthetic data for the data benchmark (e.g. 1M orders): fast Core inserts.
+
+Benchmark tooling, not product: it lives here so the product package carries no generator.
 
 ``generate_orders`` appends customers (with one phone each), orders, order items and
 shipments to an already-migrated database, in batches of ``batch_size`` orders: PostgreSQL
@@ -10,7 +12,8 @@ without ``RETURNING``; PostgreSQL sequences are bumped afterwards so ORM inserts
 Deterministic for a given ``seed``, ``now`` and starting database. Synthetic customers all
 share one PIN hash (PIN ``0000``) — hashing a million scrypt PINs would dominate load time,
 and these rows are never real people. Order numbers are ``str(10_000_000 + order id)`` and
-phone numbers ``+1555xxxxxxx`` so they never collide with the demo dataset.
+phone numbers ``+1206xxxxxxx`` (:func:`bulk_phone`: valid E.164, so the product's one
+normaliser accepts them; no demo customer is in area code 206).
 """
 
 from __future__ import annotations
@@ -43,9 +46,15 @@ from callcenter.data.models import (
 )
 from callcenter.data.security import hash_pin
 
-__all__ = ["BULK_ORDER_NUMBER_BASE", "BulkResult", "generate_orders"]
+__all__ = ["BULK_ORDER_NUMBER_BASE", "BulkResult", "bulk_phone", "generate_orders"]
 
 BULK_ORDER_NUMBER_BASE = 10_000_000
+
+
+def bulk_phone(customer_id: int) -> str:
+    """The synthetic customer's phone: ``+1 206 <200-999> <0000-9999>`` (8M distinct)."""
+    return f"+1206{2_000_000 + customer_id % 8_000_000:07d}"
+
 
 _STATUSES = (
     (OrderStatus.DELIVERED, 60),
@@ -206,8 +215,7 @@ async def generate_orders(
                 for k in range(start, stop)
             ]
             phones = [
-                (first_phone + k, first_customer + k, f"+1555{(first_customer + k) % 10**7:07d}",
-                 "mobile")
+                (first_phone + k, first_customer + k, bulk_phone(first_customer + k), "mobile")
                 for k in range(start, stop)
             ]  # fmt: skip
             await _insert(conn, customers_t, _CUSTOMER_COLS, customers)

@@ -6,15 +6,14 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from benchmarks.bulk_data import bulk_phone, generate_orders
 from callcenter.data import (
-    DEMO_REFERENCE_NOW,
     AccountRepository,
     BalanceView,
     CustomerDirectory,
     Database,
     TicketStore,
 )
-from callcenter.data.bulk import generate_orders
 from callcenter.data.models import (
     Invoice,
     InvoiceLine,
@@ -26,6 +25,7 @@ from callcenter.data.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from callcenter.data.seed import DEMO_REFERENCE_NOW
 
 
 async def test_generate_orders(db: Database) -> None:
@@ -37,7 +37,7 @@ async def test_generate_orders(db: Database) -> None:
     assert n_orders == 2500 + 15  # + demo orders
     assert n_items == result.items + 16
 
-    first = await CustomerDirectory(db).find_by_phone(f"+1555{result.first_customer_id:07d}")
+    first = await CustomerDirectory(db).find_by_phone(bulk_phone(result.first_customer_id))
     assert first is not None
     repo = AccountRepository(db, first.id)
     recent = await repo.recent_orders(limit=50)
@@ -85,7 +85,7 @@ async def test_generate_orders_with_billing(db: Database) -> None:
         db, n_orders=600, n_customers=10, seed=3, batch_size=250, with_billing=True
     )
     assert result.invoices > 0 and result.payments > 0
-    first = await CustomerDirectory(db).find_by_phone(f"+1555{result.first_customer_id:07d}")
+    first = await CustomerDirectory(db).find_by_phone(bulk_phone(result.first_customer_id))
     assert first is not None
     repo = AccountRepository(db, first.id)
     invoices = await repo.recent_invoices(limit=50)
