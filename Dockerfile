@@ -2,6 +2,7 @@
 # The LiveKit worker for the contact-center agent.
 #   docker build -t callcenter .
 #   docker run --env-file .env callcenter          # runs `callcenter start`
+#   docker run --env-file .env callcenter callcenter db upgrade   # the schema, once per deploy
 
 # ---- build: resolve the locked environment with uv -------------------------------------
 FROM python:3.11-slim AS build

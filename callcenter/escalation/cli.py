@@ -80,7 +80,13 @@ Command = Callable[[argparse.Namespace, Any, TextIO], Awaitable[int]]
 
 def _set_command(parser: argparse.ArgumentParser, command: Command) -> None:
     def handler(args: argparse.Namespace, settings: Any = None) -> int:
-        return asyncio.run(_with_store(command, args, settings))
+        from callcenter.data import SchemaNotCurrentError
+
+        try:
+            return asyncio.run(_with_store(command, args, settings))
+        except SchemaNotCurrentError as exc:  # e.g. a fresh machine: say what to run
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
 
     def func(args: argparse.Namespace) -> int:
         return handler(args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -121,3 +123,13 @@ async def test_update_and_remove_unknown_id(
     assert (await run(store, "update", "999", "--priority", "1"))[0] == 2
     assert "no supervisor with id 999" in capsys.readouterr().err
     assert (await run(store, "remove", "999"))[0] == 2
+
+
+def test_unmigrated_database_says_to_run_db_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parse("list")
+    args.database_url = f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+    settings = SimpleNamespace(database_url="unused", default_region="US")
+    assert args.handler(args, settings) == 1
+    assert "run `callcenter db upgrade` first" in capsys.readouterr().err

@@ -2,10 +2,12 @@
 
 Two ways in:
 
-- Programmatic (``Database.open``): the caller passes an open *sync* ``Connection`` in
+- Programmatic (``Database.open(url, migrate=True)``, behind ``callcenter db upgrade``
+  and the processes that migrate at start-up): the caller passes an open *sync* ``Connection`` in
   ``config.attributes["connection"]`` (obtained via ``AsyncConnection.run_sync``); we
   migrate over it and leave transaction control to the caller.
-- CLI (``uv run alembic upgrade head`` with the repo-root ``alembic.ini``): we build an
+- Alembic's own CLI (``uv run alembic ...`` with the repo-root ``alembic.ini``, for
+  developers writing a revision): we build an
   async engine from ``DATABASE_URL`` (default ``sqlite+aiosqlite:///var/callcenter.db``).
 """
 
