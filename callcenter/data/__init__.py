@@ -20,7 +20,10 @@ Open the database ONCE per process, at start-up, and pass it around::
     await db.close()                                   # at shutdown
 
 ``callcenter db upgrade`` runs the migrations from a shell (``--seed-demo`` adds the demo
-data to an empty database). Nothing on a call's path migrates or seeds.
+data to an empty database). Nothing on a call's path migrates or seeds. ``open`` and
+``seed_demo`` return with an empty pool, so a process may run them in a synchronous set-up
+hook (LiveKit's ``setup_fnc``) with ``asyncio.run`` and use the database from the loop that
+later runs the call.
 
 Modules, by aggregate: ``database`` (engine, pool, reads) and ``migrate`` (Alembic),
 ``models`` / ``enums`` / ``columns`` (tables), ``views`` (read models), ``customers``

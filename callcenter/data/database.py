@@ -1,6 +1,7 @@
 """The database of one process: engine, pool, sessions, and the two start-up steps.
 
-Open it ONCE per process and share it (it owns a connection pool)::
+Open it ONCE per process and share it (it owns a connection pool; ``open`` leaves the pool
+empty, so it may run in a synchronous set-up hook under ``asyncio.run``)::
 
     # start-up (worker process, console, `callcenter db upgrade`): migrate if you own that
     db = await Database.open(url, migrate=True)     # alembic upgrade head, serialised
@@ -167,6 +168,9 @@ class Database:
             schema: PostgreSQL only: put this schema first on the ``search_path`` (and
                 create it when migrating); tests use one schema per test for isolation.
             echo: log SQL (never in production: statements carry customer data).
+
+        Returns with no open connection, so ``asyncio.run(Database.open(url))`` in a
+        synchronous per-process set-up hook is safe; use the database from any one loop.
         """
         sa_url = make_url(url)
         backend = sa_url.get_backend_name()
@@ -198,9 +202,13 @@ class Database:
             else:
                 async with engine.connect() as conn:
                     revision = await conn.run_sync(check_revision)
-        except BaseException:
+        finally:
+            # Return with an empty pool: no connection is tied to this event loop, so a
+            # process may open the database in a synchronous set-up hook with asyncio.run()
+            # and use it from the loop that later runs the call (asyncpg connections belong
+            # to the loop that made them). The pool stays usable; the first statement
+            # connects on the loop that runs it.
             await engine.dispose()
-            raise
         log.info(
             "database ready", extra={"database": db.url, "revision": revision, "migrated": migrate}
         )

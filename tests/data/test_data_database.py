@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from callcenter.data import Database, SchemaNotCurrentError, mask_url
 from callcenter.data.migrate import alembic_config, head_revision
+from callcenter.data.seed import DEMO_REFERENCE_NOW, seed_demo
 from tests.support.db import TEST_DATABASE_URL, postgres_unavailable_reason
 
 
@@ -96,6 +97,41 @@ async def test_sqlite_pragmas_and_fresh_migration(tmp_path: Path) -> None:
         assert await db.revision() == head_revision()
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_open_in_one_event_loop_use_in_another(backend: str, tmp_path: Path) -> None:
+    """A worker process can open (and seed) the database in its synchronous set-up hook with
+    asyncio.run() and serve the call from another loop: nothing stays bound to the first."""
+    if backend == "postgres":
+        reason = asyncio.run(postgres_unavailable_reason())
+        if reason is not None:
+            pytest.skip(f"PostgreSQL not reachable: {reason}")
+        url, schema = TEST_DATABASE_URL, f"cc_test_{os.getpid()}_loops{uuid.uuid4().hex[:6]}"
+    else:
+        url, schema = f"sqlite+aiosqlite:///{tmp_path}/loops.db", None
+
+    async def set_up() -> Database:
+        db = await Database.open(url, migrate=True, schema=schema)
+        await seed_demo(db, now=DEMO_REFERENCE_NOW)
+        return await Database.open(url, schema=schema)  # and a plain open, as a worker would
+
+    async def call_then_shut_down(db: Database) -> int:
+        try:
+            rows = await db.fetch_all(sa.text("SELECT count(*) FROM customers"))
+            async with db.transaction() as s:
+                await s.execute(sa.text("SELECT 1"))
+            return int(rows[0][0])
+        finally:
+            if schema is not None:
+                async with db.engine.begin() as conn:
+                    await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await db.close()
+
+    db = asyncio.run(set_up())
+    assert asyncio.run(call_then_shut_down(db)) == 4
 
 
 def test_url_masks_password() -> None:

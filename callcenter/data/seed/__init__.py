@@ -176,11 +176,14 @@ async def seed_demo(db: Database, *, now: dt.datetime | None = None) -> bool:
     ref = now or default_reference_now()
     if ref.tzinfo is None:
         raise ValueError("seed reference time must be timezone-aware")
-    async with db.startup_transaction() as session:
-        count = await session.scalar(sa.select(sa.func.count()).select_from(Customer))
-        if count:
-            return False
-        await _insert(session, ref)
+    try:
+        async with db.startup_transaction() as session:
+            count = await session.scalar(sa.select(sa.func.count()).select_from(Customer))
+            if count:
+                return False
+            await _insert(session, ref)
+    finally:
+        await db.engine.dispose()  # like Database.open: leave no connection tied to this loop
     log.info("seeded demo dataset")
     return True
 
