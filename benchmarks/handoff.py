@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,9 @@ async def _one(
         agent: Agent = _Bare()
     else:
         from callcenter.agents.greeting import GreetingAgent
+        from callcenter.call import build_session
         from callcenter.config import Settings
         from callcenter.providers import build_providers
-        from callcenter.turn_taking import telephony_turn_handling
         from tests.callpath.helpers import FakeEscalation, make_state
 
         settings = Settings(
@@ -98,12 +99,9 @@ async def _one(
 
         providers = build_providers(settings, vad=_VAD.get() or silero.VAD.load())
         state = await make_state(db, settings, FakeEscalation(), verified=True)
-        session = AgentSession(
-            userdata=state,
-            llm=providers.llm,
-            tts=providers.tts,
-            max_tool_steps=4,
-            turn_handling=telephony_turn_handling(has_stt=False),
+        # the product's session (callcenter.call), text in: no STT, greeting on the pipeline
+        session = build_session(
+            settings, replace(providers, stt=None, realtime=None), vad=None, state=state
         )
         agent = GreetingAgent(state)
 
@@ -141,12 +139,12 @@ async def _one(
 async def _tool_schema_cost(db: Any, n: int) -> dict[str, Any]:
     """Time building the orders agent's tool schemas for one model request (what the OpenAI
     plugin does per request), with the framework's own builders and through
-    `callcenter.tool_schemas`' cache; ms per request."""
+    `callcenter.framework.tool_schemas`' cache; ms per request."""
     from livekit.agents import llm
 
-    from callcenter import tool_schemas
     from callcenter.agents.orders import OrdersAgent
     from callcenter.config import Settings
+    from callcenter.framework import tool_schemas
     from tests.callpath.helpers import FakeEscalation, make_state
 
     state = await make_state(db, Settings(_env_file=None), FakeEscalation(), verified=True)
@@ -243,7 +241,7 @@ async def run(
     print(
         f"orders agent's {schema_cost['tools']} tool schemas per model request: "
         f"{schema_cost['uncached_ms']:.2f} ms as livekit-agents builds them, "
-        f"{schema_cost['cached_ms']:.2f} ms with callcenter.tool_schemas"
+        f"{schema_cost['cached_ms']:.2f} ms with callcenter.framework.tool_schemas"
     )
     payload = {
         "iterations": iterations,

@@ -258,9 +258,9 @@ async def drive_session(
 
 
 def _ours(vad: Any, turn_handling: Any = None) -> Any:
+    from callcenter.call import build_session
     from callcenter.config import Settings
     from callcenter.providers import build_providers
-    from callcenter.turn_taking import telephony_turn_handling
 
     def make(dg: Any, oa: Any, el: Any) -> AgentSession:
         settings = Settings(
@@ -272,15 +272,8 @@ def _ours(vad: Any, turn_handling: Any = None) -> Any:
             ELEVENLABS_BASE_URL=el.base_url,
         )
         providers = build_providers(settings, vad=vad)
-        # same construction as callcenter.call.build_session (minus userdata/timers)
-        return AgentSession(
-            llm=providers.llm,
-            stt=providers.stt,
-            tts=providers.tts,
-            vad=vad,
-            max_tool_steps=4,
-            turn_handling=turn_handling or telephony_turn_handling(has_stt=True),
-        )
+        # the product's own session (callcenter.call), driven without a call state
+        return build_session(settings, providers, vad=vad, turn_handling=turn_handling)
 
     return make
 

@@ -86,10 +86,10 @@ def _demo_data(as_json: bool) -> int:
 def _run_worker(command: str, rest: list[str]) -> int:
     from livekit.agents import cli
 
-    from callcenter.worker import build_server, check_worker_settings
+    from callcenter.worker import build_server, prepare_worker
 
     if command != "download-files":
-        check_worker_settings(load_settings())
+        prepare_worker(load_settings())
     sys.argv = ["callcenter", command, *rest]
     cli.run_app(build_server())
     return 0

@@ -24,6 +24,10 @@ import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from callcenter.vocabulary import TransferMode
+
+__all__ = ["ConfigError", "MergeMode", "ProviderMode", "Settings", "TransferMode", "load_settings"]
+
 
 class ConfigError(Exception):
     """Start-up configuration is invalid; the message says what to set."""
@@ -33,11 +37,6 @@ class ProviderMode(StrEnum):
     AUTO = "auto"
     LIVE = "live"
     DEGRADED = "degraded"
-
-
-class TransferMode(StrEnum):
-    WARM = "warm"
-    COLD = "cold"
 
 
 class MergeMode(StrEnum):

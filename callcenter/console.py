@@ -34,15 +34,13 @@ from livekit.agents.llm import ChatMessage
 from livekit.agents.testing import fake_job_context
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
-from callcenter.call import start_call
+from callcenter.call import Call, start_call
 from callcenter.config import Settings
-from callcenter.data import CallRecordStore
-from callcenter.data.database import Database
+from callcenter.core.state import CallState
+from callcenter.data import CallRecordStore, Database
 from callcenter.data.seed import seed_demo
-from callcenter.degraded import KEYPAD_PREFIX
-from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers
-from callcenter.state import CallOutcome, CallState
+from callcenter.telephony.dtmf import keypad_turn
 from callcenter.telephony.numbers import to_e164
 from callcenter.telephony.sip import CallInfo
 
@@ -152,7 +150,7 @@ async def _send_dtmf(
                 break
             await asyncio.sleep(0.02)
         return None
-    return session.run(user_input=f"{KEYPAD_PREFIX} {digits}")
+    return session.run(user_input=keypad_turn(digits))
 
 
 async def run_console(
@@ -171,7 +169,6 @@ async def run_console(
     try:
         providers = build_providers(settings, vad=_console_vad(settings))
         providers = replace(providers, realtime=None, stt=None, tts=None)  # text only
-        escalation = build_escalation(settings, db)
         call = CallInfo.for_console(caller_e164=caller, call_id=f"console-{uuid.uuid4().hex[:8]}")
         printer.note(
             f"call {call.call_id} from {caller or 'an unknown number'}; "
@@ -179,16 +176,19 @@ async def run_console(
         )
         room = rtc.Room()
         with fake_job_context(room=room):
-            session, state, lifecycle = await _start(
-                settings, db, escalation, call, providers, printer
+            running = await start_call(
+                settings=settings,
+                db=db,
+                call=call,
+                providers=providers,
+                vad=None,
+                before_start=printer.attach,
             )
-            await _converse(session, lifecycle, room, options, printer)
-            if not lifecycle.closed.is_set():
-                if state.outcome is None:
-                    state.outcome = CallOutcome.ABANDONED
-                    state.end_reason = "caller hung up"
-                await session.aclose()
-            await lifecycle.wait_closed()
+            await _converse(running, room, options, printer)
+            if not running.closed.is_set():
+                running.state.caller_hung_up()  # the script or the terminal ran out
+                await running.session.aclose()
+            await running.wait_closed()
         record = await CallRecordStore(db).get(call.call_id)
         assert record is not None
         return record.to_dict()
@@ -196,35 +196,13 @@ async def run_console(
         await db.close()
 
 
-async def _start(
-    settings: Settings,
-    db: Database,
-    escalation: Any,
-    call: CallInfo,
-    providers: Any,
-    printer: Printer,
-) -> Any:
-    return await start_call(
-        settings=settings,
-        db=db,
-        escalation=escalation,
-        call=call,
-        providers=providers,
-        vad=None,
-        before_start=printer.attach,
-    )
-
-
 async def _converse(
-    session: AgentSession[CallState],
-    lifecycle: Any,
-    room: rtc.Room,
-    options: ConsoleOptions,
-    printer: Printer,
+    running: Call, room: rtc.Room, options: ConsoleOptions, printer: Printer
 ) -> None:
-    await _drain(session, printer)
+    session = running.session
+    await _drain(running, printer)
     async for number, raw in _lines(options):
-        if lifecycle.closed.is_set() or session._closing:
+        if running.closed.is_set() or running.state.ended:
             break
         try:
             parsed = parse_line(raw, line_no=number)
@@ -237,10 +215,7 @@ async def _converse(
         if options.script is not None and not options.json_output:
             print(f"you   > {raw.strip()}", file=printer.out)
         if kind == "hangup":
-            state = session.userdata
-            if state.outcome is None:
-                state.outcome = CallOutcome.ABANDONED
-                state.end_reason = "caller hung up"
+            running.state.caller_hung_up()
             await session.aclose()
             break
         result = (
@@ -253,26 +228,27 @@ async def _converse(
                 await result
             except Exception as exc:  # a provider error is shown, the call goes on
                 printer.note(f"turn failed: {type(exc).__name__}: {exc}")
-        await _drain(session, printer)
+        await _drain(running, printer)
 
 
 async def _drain(
-    session: AgentSession[CallState],
+    running: Call,
     printer: Printer,
     *,
     settle_s: float = 0.3,
     timeout: float = 15.0,
 ) -> None:
-    """Wait until it is the caller's turn again.
+    """Wait until it is the caller's turn again, or the call is over.
 
     That is: the agent has been listening (nothing being generated, no tool running,
     no handoff under way) for `settle_s` in a row. A keypad task waiting for digits
     counts as the caller's turn.
     """
+    session = running.session
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     quiet_since: float | None = None
-    while loop.time() < deadline and not session._closing:  # no public "closing" flag
+    while loop.time() < deadline and not running.closed.is_set():
         if session.agent_state in ("listening", "idle"):
             quiet_since = quiet_since if quiet_since is not None else loop.time()
             if loop.time() - quiet_since >= settle_s:
@@ -280,7 +256,7 @@ async def _drain(
         else:
             quiet_since = None
         await asyncio.sleep(0.02)
-    if not session._closing:
+    if not running.state.ended:
         printer.handoffs(session)
 
 

@@ -36,9 +36,7 @@ from livekit.agents.types import (
 )
 
 from callcenter.speech import digit_groups
-
-KEYPAD_PREFIX = "(keypad)"
-"""Keyed digits reach the model as a user turn starting with this marker."""
+from callcenter.telephony.dtmf import KEYPAD_PREFIX
 
 _HUMAN = re.compile(
     r"\b(human|person|people|agent|representative|rep|supervisor|operator|manager|someone)\b"

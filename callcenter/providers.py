@@ -19,7 +19,7 @@ timeout plus the fallback's own latency before hearing an answer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from livekit.agents import llm, stt, tts
@@ -30,7 +30,7 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
-from callcenter.realtime_fallback import GreetingRealtimeChain
+from callcenter.framework.realtime_chain import GreetingRealtimeChain
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
 logger = logging.getLogger("callcenter.providers")
@@ -48,6 +48,9 @@ class Providers:
     """The greeting agent's model; None means the greeting agent uses `llm` too."""
     degraded_only: bool
     """True when no provider is configured: everything is the degraded mode."""
+    links: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    """Each fallback chain's providers in order of preference, by kind (`llm`, `stt`, `tts`,
+    `realtime`): the call record names the provider taking over when one goes down."""
 
 
 DEEPGRAM_DEFAULT_URL = "https://api.deepgram.com/v1/listen"
@@ -158,14 +161,13 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
     base = _url(settings.openai_base_url)
     fallback_base = _url(settings.openai_fallback_base_url or settings.openai_base_url)
 
+    llm_links: list[llm.LLM] = [
+        openai.LLM(model=settings.openai_llm_model, api_key=key, base_url=base),
+        openai.LLM(model=settings.openai_llm_fallback_model, api_key=key, base_url=fallback_base),
+        degraded,
+    ]
     pipeline_llm = llm.FallbackAdapter(
-        [
-            openai.LLM(model=settings.openai_llm_model, api_key=key, base_url=base),
-            openai.LLM(
-                model=settings.openai_llm_fallback_model, api_key=key, base_url=fallback_base
-            ),
-            degraded,
-        ],
+        llm_links,
         attempt_timeout=settings.provider_timeout_s,
         max_retry_per_llm=0,
         retry_interval=0.1,
@@ -220,21 +222,22 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
 
     # the fallback realtime model lives on the fallback endpoint too (when one is set);
     # no plugin-level retries: a dead model hands over to the next one at once
-    realtime = GreetingRealtimeChain(
-        [
-            openai.realtime.RealtimeModel(
-                model=model,
-                voice=settings.openai_realtime_voice,
-                api_key=key,
-                base_url=url,
-                conn_options=connect_options(settings),
-            )
-            for model, url in (
-                (settings.openai_realtime_model, base),
-                (settings.openai_realtime_fallback_model, fallback_base),
-            )
-        ]
-    )
+    realtime_models: list[llm.RealtimeModel] = [
+        openai.realtime.RealtimeModel(
+            model=model,
+            voice=settings.openai_realtime_voice,
+            api_key=key,
+            base_url=url,
+            conn_options=connect_options(settings),
+        )
+        for model, url in (
+            (settings.openai_realtime_model, base),
+            (settings.openai_realtime_fallback_model, fallback_base),
+        )
+    ]
+    realtime = GreetingRealtimeChain(realtime_models)
+    stt_links: tuple[object, ...] = tuple(stt_chain)
+    tts_links: tuple[object, ...] = tuple(tts_chain)
     return Providers(
         llm=pipeline_llm,
         stt=(
@@ -255,4 +258,10 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
         ),
         realtime=realtime,
         degraded_only=False,
+        links={
+            "llm": tuple(llm_links),
+            "stt": stt_links,
+            "tts": tts_links,
+            "realtime": tuple(realtime_models),
+        },
     )

@@ -5,13 +5,21 @@
            → start_call(): identify caller, open record, AgentSession[CallState] on the
              greeting agent → keypad router (DTMF 0 = a person) → run until hang-up
 
-Settings are validated once per process (`prewarm`), and the worker refuses to start
-without LiveKit credentials or in degraded mode (a phone call needs speech in and out;
-the degraded mode is for the terminal console and the end of fallback chains).
+Once per worker, before it registers (`prepare_worker`): settings and business hours
+validated, the database migrated (and the demo data seeded into the embedded SQLite
+default). The worker refuses to start without LiveKit credentials or in degraded mode (a
+phone call needs speech in and out; the degraded mode is for the terminal console and the
+end of fallback chains).
+
+Once per job process, before it takes a call (`prewarm`): settings, the Silero VAD, the
+database opened (checked to be at the current migration, never migrated here) and the
+escalation wired. A call then only reads `proc.userdata`: nothing on the call path opens
+or migrates the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -27,9 +35,9 @@ from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
-from callcenter.data.database import Database
+from callcenter.data import Database
 from callcenter.data.seed import seed_demo
-from callcenter.escalation.manager import build_escalation
+from callcenter.escalation.wiring import build_escalation, business_hours
 from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
@@ -42,6 +50,7 @@ logger = logging.getLogger("callcenter.worker")
 def check_worker_settings(settings: Settings) -> None:
     """Fail fast, with what to set, before the worker registers with LiveKit."""
     settings.require_livekit()
+    business_hours(settings)  # raises ConfigError naming the bad value
     if not settings.use_live_providers:
         raise ConfigError(
             "the worker answers real phone calls and needs speech providers: set "
@@ -50,12 +59,36 @@ def check_worker_settings(settings: Settings) -> None:
         )
 
 
+async def migrate_database(settings: Settings) -> None:
+    """Bring the schema to the current migration (and seed the demo customers into the
+    embedded SQLite default, never into a `DATABASE_URL` database); then close."""
+    db = await Database.open(settings.database_url, migrate=True)
+    try:
+        if settings.sqlite_path is not None:
+            await seed_demo(db)
+    finally:
+        await db.close()
+
+
+def prepare_worker(settings: Settings) -> None:
+    """In the worker's main process, once, before it registers with LiveKit."""
+    check_worker_settings(settings)
+    asyncio.run(migrate_database(settings))
+
+
 def prewarm(proc: JobProcess) -> None:
-    """Once per job process, before it takes a call: settings and the Silero VAD model.
-    (The provider plugins are already imported: this module imports them, see
-    `JOB_PROCESS_PRELOAD`.)"""
-    proc.userdata["settings"] = load_settings()
+    """Once per job process, before it takes a call: settings, the Silero VAD model, the
+    database and the escalation. (The provider plugins are already imported: this module
+    imports them, see `JOB_PROCESS_PRELOAD`.)"""
+    settings = load_settings()
+    proc.userdata["settings"] = settings
     proc.userdata["vad"] = load_vad()
+    # `Database.open` returns with an empty pool, so opening it under its own loop here is
+    # safe: the first statement of the call connects on the call's loop. Without
+    # `migrate=True` it only checks the schema version (SchemaNotCurrentError otherwise).
+    db = asyncio.run(Database.open(settings.database_url))
+    proc.userdata["db"] = db
+    proc.userdata["escalation"] = build_escalation(settings, db)
     # Everything loaded so far lives as long as the process: keep the garbage collector
     # from re-scanning it (hundreds of thousands of objects) in the middle of a call.
     gc.freeze()
@@ -84,7 +117,8 @@ def _room_options(settings: Settings) -> room_io.RoomOptions:
 
 async def entrypoint(ctx: JobContext) -> None:
     """Handle one dispatched call, from the caller joining to the record closing."""
-    settings: Settings = ctx.proc.userdata.get("settings") or load_settings()
+    settings: Settings = ctx.proc.userdata["settings"]
+    db: Database = ctx.proc.userdata["db"]
     ctx.log_context_fields = {"room": ctx.room.name}
     await ctx.connect()
     participant = await ctx.wait_for_participant(
@@ -98,24 +132,21 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     ctx.log_context_fields = {"room": ctx.room.name, "call_id": call.call_id}
 
-    db = await Database.open(settings.database_url, migrate=True)
-    if settings.sqlite_path is not None:
-        await seed_demo(db)
-    ctx.add_shutdown_callback(db.close)
+    ctx.add_shutdown_callback(db.close)  # the pool only: the process may open it again
     vad = ctx.proc.userdata.get("vad")
     providers = build_providers(settings, vad=vad)
-    session, _state, lifecycle = await start_call(
+    running = await start_call(
         settings=settings,
         db=db,
-        escalation=build_escalation(settings, db),
+        escalation=ctx.proc.userdata["escalation"],
         call=call,
         providers=providers,
         vad=vad,
         room=ctx.room,
         room_options=_room_options(settings),
     )
-    KeypadRouter(session).attach(ctx.room)
-    ctx.add_shutdown_callback(lifecycle.wait_closed)
+    KeypadRouter(running.session).attach(ctx.room)
+    ctx.add_shutdown_callback(running.wait_closed)
 
 
 JOB_PROCESS_PRELOAD = ["callcenter.worker"]

@@ -7,20 +7,17 @@ from typing import ClassVar
 from livekit.agents import Agent, llm
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from callcenter import prompts, tool_schemas
+from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS, end_call_tool
-from callcenter.phases import Phase
-from callcenter.state import CallState
-
-# Every agent's tool schemas are built once per process instead of on every model
-# request (7-10 ms per request for a specialist; see callcenter/tool_schemas.py).
-tool_schemas.install()
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 
 
 class CallAgent(Agent):
     """Base of the phase agents.
 
-    Subclasses set `phase` and `prompt`, add their own `@function_tool` methods, and
+    Subclasses set `phase` (the phase they run: `agents/catalog.py` lists them by it) and
+    `prompt`, add their own `@function_tool` methods, and
     supply prompt facts through `prompt_facts()`. Tools shared by every phase
     (`transfer_to_human`, `request_callback`, `end_call`) are added here, so escalation
     is reachable from everywhere by construction.

@@ -17,11 +17,11 @@ from callcenter.agents.describe import (
     describe_invoice,
     describe_payment,
 )
-from callcenter.handoff import handoff
+from callcenter.agents.handoff import handoff
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.money import format_cents, parse_amount_to_cents
-from callcenter.phases import Phase
 from callcenter.speech import digits_in
-from callcenter.state import CallState
 
 InvoiceNumber = Annotated[
     str, Field(description="The invoice number as the caller said it, e.g. 'INV-2001' or '2001'.")
@@ -131,7 +131,6 @@ class BillingAgent(CallAgent):
     @function_tool
     async def transfer_to_orders(self, ctx: RunContext[CallState]) -> object:
         """Hand the caller to the orders specialist for orders, deliveries or returns."""
-        ctx.userdata.intent = "orders"
         return handoff(ctx, Phase.ORDERS, reason="caller asked about an order")
 
     @function_tool

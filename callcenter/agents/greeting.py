@@ -10,10 +10,11 @@ from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.types import NOT_GIVEN
 
 from callcenter.agents.base import CallAgent
+from callcenter.agents.handoff import handoff, spoken_history
 from callcenter.agents.verification import VerifyCallerTask
-from callcenter.handoff import handoff, spoken_history
-from callcenter.phases import Phase
-from callcenter.state import CallState, Intent, VerificationStatus
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
+from callcenter.vocabulary import Intent, VerificationStatus
 
 
 class GreetingAgent(CallAgent):
@@ -71,27 +72,21 @@ class GreetingAgent(CallAgent):
 
     async def _route(self, ctx: RunContext[CallState], intent: Intent, target: Phase) -> object:
         state = ctx.userdata
-        state.intent = intent
         if not state.verified:
-            state.transition(Phase.VERIFICATION, reason=f"{intent} needs a verified caller")
+            state.start_verification(intent)
             result = await VerifyCallerTask(state, chat_ctx=spoken_history(ctx.session))
+            if state.ended:  # a supervisor took the call during verification
+                return "The call has ended; say nothing more."
             if result.status is VerificationStatus.LOCKED:
-                _back_to_greeting(state, reason="verification locked")
+                state.end_verification(reason="verification locked")
                 return await state.deps.escalation.escalate(
                     ctx, reason="The caller could not verify their identity."
                 )
             if result.status is not VerificationStatus.VERIFIED:
-                _back_to_greeting(state, reason="caller could not be verified")
+                state.end_verification(reason="caller could not be verified")
                 return (
                     "The caller could not be verified: the number they are calling from is "
                     "not on any account. Account details cannot be discussed on this call. "
                     "Offer to connect them with a person or to arrange a callback."
                 )
         return handoff(ctx, target, reason=f"caller wants help with {intent}")
-
-
-def _back_to_greeting(state: CallState, *, reason: str) -> None:
-    """Leave VERIFICATION for GREETING, unless a failed transfer during verification
-    already brought the call back there (GREETING → GREETING is not a move)."""
-    if state.phase is not Phase.GREETING:
-        state.transition(Phase.GREETING, reason=reason)

@@ -20,10 +20,10 @@ from callcenter.agents.describe import (
     describe_return,
     describe_shipment,
 )
-from callcenter.handoff import handoff
-from callcenter.phases import Phase
+from callcenter.agents.handoff import handoff
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.speech import digits_in
-from callcenter.state import CallState
 
 OrderNumber = Annotated[
     str, Field(description="The order number exactly as the caller said it, e.g. '1001'.")
@@ -144,7 +144,6 @@ class OrdersAgent(CallAgent):
     @function_tool
     async def transfer_to_billing(self, ctx: RunContext[CallState]) -> object:
         """Hand the caller to the billing specialist for bills, charges or refunds."""
-        ctx.userdata.intent = "billing"
         return handoff(ctx, Phase.BILLING, reason="caller asked about billing")
 
     @function_tool

@@ -13,8 +13,10 @@ from livekit.agents.beta.tools import EndCallTool
 from livekit.agents.llm import Toolset
 from pydantic import Field
 
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome, CallState
+from callcenter.core.state import CallState
+
+END_CALL_TOOL_NAME = "end_call"
+"""The name the framework's `EndCallTool` gives its tool (tests/callpath checks it)."""
 
 
 @function_tool
@@ -53,11 +55,7 @@ async def request_callback(
 
 async def _record_goodbye(event: Toolset.ToolCalledEvent) -> None:
     state: CallState = event.ctx.userdata
-    if state.outcome is None:
-        state.outcome = CallOutcome.RESOLVED
-    state.end_reason = state.end_reason or "caller said goodbye"
-    if state.phase is not Phase.ENDED:
-        state.transition(Phase.ENDED, reason="goodbye")
+    state.said_goodbye()
 
 
 def end_call_tool() -> EndCallTool:

@@ -18,10 +18,10 @@ from pydantic import Field
 
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
+from callcenter.core.state import CallState
 from callcenter.speech import digits_in
-from callcenter.state import CallState, FactorKind, VerificationStatus
+from callcenter.vocabulary import FACTOR_DIGITS, FactorKind, VerificationStatus
 
-_EXPECTED_LENGTH: dict[FactorKind, int] = {"zip": 5, "last_four": 4, "pin": 4}
 _FACTOR_WORDS: dict[FactorKind, str] = {
     "zip": "ZIP code",
     "last_four": "last four digits of the account number",
@@ -52,7 +52,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
 
     async def on_enter(self) -> None:
         if self.state.caller is None:
-            self.state.verification.status = VerificationStatus.NO_MATCH
+            self.state.no_caller_match()
             self.complete(VerificationResult(VerificationStatus.NO_MATCH))
             return
         self.session.generate_reply(
@@ -103,31 +103,25 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         return await self._check("pin", keyed.user_input)
 
     async def _check(self, kind: FactorKind, raw: str) -> str:
-        from callcenter.data import CustomerDirectory
-
         state = self.state
         if self.done():
             return "Verification is already finished."
         assert state.caller is not None  # on_enter completed the task otherwise
         digits = digits_in(raw)  # "four four two one" as well as "4421"
-        expected = _EXPECTED_LENGTH[kind]
+        expected = FACTOR_DIGITS[kind]
         if len(digits) != expected:
             # a malformed answer is not a wrong answer: do not spend an attempt on it
             return (
                 f"The {_FACTOR_WORDS[kind]} has {expected} digits and the caller gave "
                 f"{len(digits)}. Ask them to repeat it."
             )
-        directory = CustomerDirectory(state.deps.db)
-        if await directory.check_factor(state.caller.customer_id, kind, digits):
-            state.verification.status = VerificationStatus.VERIFIED
-            state.verification.method = kind
+        if await state.deps.accounts.check_factor(state.caller.customer_id, kind, digits):
+            state.factor_ok(kind)
             state.note(f"verified identity by {_FACTOR_WORDS[kind]}")
             self.complete(VerificationResult(VerificationStatus.VERIFIED))
             return "Verified. Thank the caller briefly."
-        state.verification.attempts += 1
-        remaining = state.deps.settings.verification_max_attempts - state.verification.attempts
+        remaining = state.factor_wrong()
         if remaining <= 0:
-            state.verification.status = VerificationStatus.LOCKED
             state.note("identity verification failed too many times")
             self.complete(VerificationResult(VerificationStatus.LOCKED))
             return (

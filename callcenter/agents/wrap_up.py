@@ -5,9 +5,9 @@ from __future__ import annotations
 from livekit.agents import RunContext, function_tool
 
 from callcenter.agents.base import CallAgent
-from callcenter.handoff import handoff
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome, CallState
+from callcenter.agents.handoff import handoff
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 
 
 class WrapUpAgent(CallAgent):
@@ -15,8 +15,7 @@ class WrapUpAgent(CallAgent):
     prompt = "wrap_up"
 
     async def on_enter(self) -> None:
-        if self.state.outcome is None:
-            self.state.outcome = CallOutcome.RESOLVED
+        # the move here marked the request resolved (`CallState.route_to`)
         self.session.generate_reply(
             instructions="Confirm briefly that it's done and ask if there is anything else."
         )
@@ -24,5 +23,4 @@ class WrapUpAgent(CallAgent):
     @function_tool
     async def help_with_something_else(self, ctx: RunContext[CallState]) -> object:
         """The caller has another request: route them again."""
-        ctx.userdata.intent = None
         return handoff(ctx, Phase.GREETING, reason="caller has another request")

@@ -15,7 +15,6 @@ outside the data layer should need these classes.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +32,7 @@ from callcenter.data.enums import (
     TicketKind,
     TicketStatus,
 )
+from callcenter.vocabulary import CallOutcome, TransferMode  # shared words, defined once
 
 __all__ = [
     "CallOutcome",
@@ -58,24 +58,6 @@ __all__ = [
     "TicketStatus",
     "TransferMode",
 ]
-
-
-# Shared with the call (state, escalation): the call core will own these two; until then
-# they are defined here, where the columns that store them are.
-
-
-class TransferMode(enum.StrEnum):
-    WARM = "warm"
-    COLD = "cold"
-
-
-class CallOutcome(enum.StrEnum):
-    RESOLVED = "resolved"
-    TRANSFERRED = "transferred"
-    CALLBACK = "callback"
-    ABANDONED = "abandoned"
-    FAILED = "failed"
-    ENDED = "ended"
 
 
 class Customer(Base):

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcenter.state import CallState
+from callcenter.core.state import CallState
 from callcenter.telephony.numbers import mask
 
 log = logging.getLogger("callcenter.escalation")

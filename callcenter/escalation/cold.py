@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
 from callcenter.escalation.roster import Supervisor
 from callcenter.escalation.warm import WarmResult
-from callcenter.state import TransferOutcome
+from callcenter.vocabulary import TransferOutcome
 
 
 @dataclass

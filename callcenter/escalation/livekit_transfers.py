@@ -24,8 +24,8 @@ from livekit import api
 from livekit.protocol.models import TrackType
 from livekit.protocol.sip import SIPTransferReason, SIPTransferStatus
 
-from callcenter.state import TransferOutcome
 from callcenter.telephony.numbers import mask
+from callcenter.vocabulary import TransferOutcome
 
 log = logging.getLogger("callcenter.escalation")
 

@@ -25,25 +25,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from livekit.agents import RunContext, get_job_context
+from livekit.agents import RunContext
 
 from callcenter import prompts
-from callcenter.config import ConfigError, MergeMode, Settings, TransferMode
+from callcenter.config import Settings
+from callcenter.core.state import CallState, TransferAttempt
 from callcenter.escalation.callbacks import CallbackTickets, create_callback_ticket
 from callcenter.escalation.cold import ColdTransfer
 from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.livekit_transfers import LiveKitTransfers
 from callcenter.escalation.roster import (
-    Roster,
-    RosterError,
     Skill,
     Supervisor,
     SupervisorDirectory,
-    supervisor_from_row,
 )
 from callcenter.escalation.warm import (
     CallerLine,
@@ -52,17 +49,10 @@ from callcenter.escalation.warm import (
     WarmTransfer,
     watch_caller,
 )
-from callcenter.phases import ALLOWED_TRANSITIONS, Phase
-from callcenter.state import (
-    CallOutcome,
-    CallState,
-    TransferAttempt,
-    TransferOutcome,
-    VerificationStatus,
-)
+from callcenter.vocabulary import AttemptMode, TransferMode, TransferOutcome, VerificationStatus
 
 if TYPE_CHECKING:
-    from callcenter.data.database import Database
+    pass
 
 log = logging.getLogger("callcenter.escalation")
 
@@ -73,6 +63,7 @@ REASSURANCES = (
 )
 
 CallerLineFactory = Callable[[RunContext[CallState]], CallerLine]
+ConsultSource = Callable[[RunContext[CallState]], ConsultLegFactory]
 SessionEnder = Callable[[RunContext[CallState]], None]
 
 
@@ -81,41 +72,6 @@ def skill_for(state: CallState) -> Skill:
     if state.intent in ("orders", "billing"):
         return state.intent
     return "general"
-
-
-class StoreDirectory:
-    """`SupervisorDirectory` over the data layer's `SupervisorStore`."""
-
-    def __init__(self, store: Any, *, default_region: str = "US") -> None:
-        self._store = store
-        self._region = default_region
-
-    async def roster(self) -> Roster:
-        supervisors: list[Supervisor] = []
-        for row in await self._store.list(active_only=True):
-            try:
-                supervisors.append(supervisor_from_row(row, default_region=self._region))
-            except RosterError as exc:
-                log.warning(
-                    "skipping invalid supervisor row",
-                    extra={"supervisor_id": getattr(row, "id", None), "error": str(exc)},
-                )
-        return Roster(tuple(supervisors))
-
-
-def _default_end_session(ctx: RunContext[CallState]) -> None:
-    from callcenter.escalation.media import end_session_after_reply
-
-    end_session_after_reply(ctx)
-
-
-def _default_caller_line(settings: Settings) -> CallerLineFactory:
-    def make(ctx: RunContext[CallState]) -> CallerLine:
-        from callcenter.escalation.media import SessionCallerLine
-
-        return SessionCallerLine(ctx.session, get_job_context().room)
-
-    return make
 
 
 class EscalationManager:
@@ -137,43 +93,26 @@ class EscalationManager:
     def __init__(
         self,
         settings: Settings,
-        db: Database | None = None,
         *,
-        directory: SupervisorDirectory | None = None,
-        tickets: CallbackTickets | None = None,
-        transfers: LiveKitTransfers | None = None,
-        consult: ConsultLegFactory | None = None,
-        caller_line: CallerLineFactory | None = None,
-        room: Callable[[], object] | None = None,
-        end_session: SessionEnder | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        hours: BusinessHours,
+        directory: SupervisorDirectory,
+        tickets: CallbackTickets,
+        transfers: LiveKitTransfers,
+        consult: ConsultSource,
+        caller_line: CallerLineFactory,
+        room: Callable[[], object],
+        end_session: SessionEnder,
+        clock: Callable[[], dt.datetime],
     ) -> None:
         self.settings = settings
-        try:
-            self.hours = BusinessHours.from_settings(settings)
-        except RosterError as exc:
-            raise ConfigError(f"CALLCENTER_BUSINESS_HOURS / _HOLIDAYS: {exc}") from None
-        if directory is None or tickets is None:
-            if db is None:
-                raise ValueError("EscalationManager needs `db` or both `directory` and `tickets`")
-            from callcenter.data import SupervisorStore, TicketStore
-
-            directory = directory or StoreDirectory(
-                SupervisorStore(db), default_region=settings.default_region
-            )
-            tickets = tickets or TicketStore(db)
-        self.directory: SupervisorDirectory = directory
-        self.tickets: CallbackTickets = tickets
-        self.transfers = transfers or LiveKitTransfers(
-            lambda: get_job_context().api,
-            trunk_id=settings.sip_outbound_trunk_id,
-            caller_id_number=settings.sip_caller_id_number,
-            ringing_timeout_s=settings.ringing_timeout_s,
-        )
-        self.consult = consult
-        self._caller_line = caller_line or _default_caller_line(settings)
-        self._room = room or (lambda: get_job_context().room)
-        self._end_session = end_session or _default_end_session
+        self.hours = hours
+        self.directory = directory
+        self.tickets = tickets
+        self.transfers = transfers
+        self._consult = consult
+        self._caller_line = caller_line
+        self._room = room
+        self._end_session = end_session
         self._clock = clock
 
     # ------------------------------------------------------------------ escalate
@@ -181,18 +120,16 @@ class EscalationManager:
     async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> str:
         """Reach a supervisor for this call; see the module docstring for the paths."""
         state = ctx.userdata
-        if state.phase is Phase.ENDED:
+        if state.ended:
             return "The call has already ended; say nothing more."
-        back_to = _return_phase(state)
-        if state.phase is not Phase.ESCALATION:
-            state.transition(Phase.ESCALATION, reason=f"escalation: {reason}"[:200])
+        state.begin_escalation(reason=reason)
         now = self._clock()
         skill = skill_for(state)
         log_extra = {"call_id": state.call.call_id, "skill": skill}
 
         if not self.hours.is_open(now):
             self._record(state, None, TransferOutcome.UNAVAILABLE, "outside business hours")
-            state.transition(back_to, reason="escalation: outside business hours")
+            state.escalation_failed(reason="outside business hours")
             log.info("escalation outside business hours", extra=log_extra)
             return (
                 "The contact center is closed right now, so nobody can be connected. "
@@ -204,7 +141,7 @@ class EscalationManager:
         candidates = roster.candidates(skill, now)
         if not candidates:
             self._record(state, None, TransferOutcome.UNAVAILABLE, f"nobody on duty for {skill}")
-            state.transition(back_to, reason="escalation: nobody on duty")
+            state.escalation_failed(reason="nobody on duty")
             log.info("no supervisor on duty", extra=log_extra)
             return (
                 "No supervisor is available for this right now. Tell the caller, and offer a "
@@ -212,22 +149,19 @@ class EscalationManager:
             )
 
         if not state.call.is_sip:
-            return self._simulate(ctx, candidates[0], back_to=back_to)
-        return await self._transfer(ctx, candidates, reason=reason, back_to=back_to)
+            return self._simulate(ctx, candidates[0])
+        return await self._transfer(ctx, candidates, reason=reason)
 
-    def _simulate(
-        self, ctx: RunContext[CallState], supervisor: Supervisor, *, back_to: Phase
-    ) -> str:
+    def _simulate(self, ctx: RunContext[CallState], supervisor: Supervisor) -> str:
         state = ctx.userdata
-        attempt = self._record(
+        self._record(
             state,
             supervisor.name,
             TransferOutcome.SIMULATED,
             "no SIP leg: nobody dialled",
             mode="simulated",
         )
-        attempt.ended_at = attempt.started_at
-        self._finish_transferred(state, supervisor.name, back_to=back_to)
+        state.transferred(supervisor.name)
         self._end_session(ctx)
         return (
             f"Transfer to {supervisor.name} done (simulated: this is not a phone call). "
@@ -241,7 +175,6 @@ class EscalationManager:
         candidates: list[Supervisor],
         *,
         reason: str,
-        back_to: Phase,
     ) -> str:
         state = ctx.userdata
         line = self._caller_line(ctx)
@@ -265,10 +198,7 @@ class EscalationManager:
                         "I couldn't reach that supervisor. I'm trying another colleague now, "
                         "please stay on the line."
                     )
-                attempt = TransferAttempt(
-                    mode=mode, supervisor=supervisor.name, outcome=TransferOutcome.FAILED
-                )
-                state.transfer_attempts.append(attempt)
+                attempt = state.transfer_started(mode, supervisor.name)
                 try:
                     if cold:
                         if on_hold:
@@ -300,9 +230,7 @@ class EscalationManager:
                     )
                 if caller_left.is_set() and result.outcome is not TransferOutcome.CONNECTED:
                     result = WarmResult(TransferOutcome.CALLER_HUNG_UP, "caller hung up")
-                attempt.outcome = result.outcome
-                attempt.detail = result.detail
-                attempt.ended_at = time.time()
+                state.transfer_finished(attempt, result.outcome, result.detail)
                 log.info(
                     "transfer attempt finished",
                     extra={
@@ -317,7 +245,7 @@ class EscalationManager:
                     if on_hold:
                         await line.stop_hold()
                         on_hold = False
-                    self._finish_transferred(state, supervisor.name, back_to=back_to)
+                    state.transferred(supervisor.name)
                     self._end_session(ctx)
                     return (
                         f"The caller is now connected to {supervisor.name}. Your part of the "
@@ -338,12 +266,10 @@ class EscalationManager:
                 TransferOutcome.CALLER_HUNG_UP
             ):
                 self._record(state, None, TransferOutcome.CALLER_HUNG_UP, "caller hung up")
-            state.outcome = CallOutcome.ABANDONED
-            state.end_reason = "caller hung up during transfer"
-            _end_phase(state, back_to, reason="caller hung up during transfer")
+            state.caller_left_during_transfer()
             return "The caller hung up during the transfer. Say nothing more."
 
-        state.transition(back_to, reason="escalation: no supervisor took the call")
+        state.escalation_failed(reason="no supervisor took the call")
         return (
             "No supervisor could take the call ("
             + "; ".join(failures)
@@ -360,14 +286,9 @@ class EscalationManager:
         briefing: str,
     ) -> WarmTransfer:
         state = ctx.userdata
-        consult = self.consult
-        if consult is None:
-            from callcenter.escalation.media import RoomConsultLegFactory
-
-            consult = RoomConsultLegFactory(self.settings, ctx.session)
         return WarmTransfer(
             transfers=self.transfers,
-            consult=consult,
+            consult=self._consult(ctx),
             caller=line,
             merge_mode=self.settings.merge_mode,
             caller_room=state.call.room_name,
@@ -402,8 +323,7 @@ class EscalationManager:
                 "Tell the caller we cannot call back without a number, and suggest they call "
                 "again during business hours."
             )
-        state.outcome = CallOutcome.CALLBACK
-        state.note(f"callback ticket {ticket.id} ({ticket.preferred_time})")
+        state.callback_booked(ticket.id, ticket.preferred_time)
         return (
             f"Callback ticket {ticket.id} is booked for {ticket.preferred_time}. Read the "
             "ticket number to the caller, say we will call back the number they are calling "
@@ -434,51 +354,11 @@ class EscalationManager:
         outcome: TransferOutcome,
         detail: str,
         *,
-        mode: Literal["warm", "cold", "simulated"] | None = None,
+        mode: AttemptMode | None = None,
     ) -> TransferAttempt:
-        attempt = TransferAttempt(
-            mode=mode or self.settings.transfer_mode.value,  # type: ignore[arg-type]
-            supervisor=supervisor,
-            outcome=outcome,
-            detail=detail,
+        return state.transfer_recorded(
+            mode or self.settings.transfer_mode.value, supervisor, outcome, detail
         )
-        attempt.ended_at = time.time()
-        state.transfer_attempts.append(attempt)
-        return attempt
-
-    @staticmethod
-    def _finish_transferred(state: CallState, name: str, *, back_to: Phase) -> None:
-        state.outcome = CallOutcome.TRANSFERRED
-        state.transferred_to = name
-        state.end_reason = f"transferred to {name}"
-        _end_phase(state, back_to, reason=f"transferred to {name}")
-
-
-def _end_phase(state: CallState, back_to: Phase, *, reason: str) -> None:
-    """ESCALATION → ENDED, through the transition table.
-
-    `callcenter/phases.py` is meant to allow ESCALATION → ENDED (its diagram says a
-    completed transfer ends the call); while its table lacks that edge, go through the
-    caller's previous phase so the history stays legal and complete.
-    """
-    if Phase.ENDED not in ALLOWED_TRANSITIONS[state.phase]:
-        state.transition(back_to, reason=f"escalation finished: {reason}")
-    state.transition(Phase.ENDED, reason=reason)
-
-
-def _return_phase(state: CallState) -> Phase:
-    """Where a failed escalation sends the caller back to (never VERIFICATION)."""
-    phase = state.phase
-    if phase is Phase.ESCALATION:
-        for change in reversed(state.phase_history):
-            if change.to_phase is Phase.ESCALATION:
-                phase = change.from_phase
-                break
-        else:
-            phase = Phase.GREETING
-    if phase in (Phase.VERIFICATION, Phase.ESCALATION):
-        return Phase.GREETING
-    return phase
 
 
 def _verification_text(state: CallState) -> str:
@@ -524,16 +404,3 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-
-
-def build_escalation(settings: Settings, db: Database) -> EscalationManager:
-    """The production `EscalationService`: roster and tickets in `db`, LiveKit from the job.
-
-    Raises `ConfigError` for invalid business hours, or for `merge_mode` warm transfers
-    without an outbound trunk (only warned: the console simulates transfers).
-    """
-    if settings.sip_outbound_trunk_id is None:
-        log.warning("no LIVEKIT_SIP_OUTBOUND_TRUNK: phone transfers will fail (console simulates)")
-    if settings.merge_mode is MergeMode.CLOUD:
-        log.info("warm transfers merge with MoveParticipant (LiveKit Cloud)")
-    return EscalationManager(settings, db)

@@ -27,8 +27,7 @@ import uuid
 from typing import Any
 
 from livekit import api, rtc
-from livekit.agents import Agent, AgentSession, RunContext, function_tool, get_job_context
-from livekit.agents.llm import RealtimeModel
+from livekit.agents import Agent, AgentSession, RunContext, function_tool
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice import room_io
 from livekit.agents.voice.background_audio import (
@@ -39,8 +38,8 @@ from livekit.agents.voice.background_audio import (
 )
 
 from callcenter.config import Settings
+from callcenter.core.state import CallState
 from callcenter.escalation.warm import BriefingResult, ConsultDecision, ConsultLeg
-from callcenter.state import CallState
 
 log = logging.getLogger("callcenter.escalation")
 
@@ -103,8 +102,10 @@ def end_session_after_reply(ctx: RunContext[CallState]) -> None:
     left alone: after a merge the caller is talking to the supervisor in it.
     """
     session = ctx.session
-    activity = session.current_agent._get_activity_or_raise()
-    rt_session = activity.realtime_llm_session
+    try:
+        rt_session = session.current_agent.realtime_llm_session
+    except RuntimeError:  # the agent runs on a pipeline LLM
+        rt_session = None
     auto_reply = rt_session is not None and rt_session.capabilities.auto_tool_reply_generation
 
     async def _after_next_speech() -> None:
@@ -127,7 +128,7 @@ def end_session_after_reply(ctx: RunContext[CallState]) -> None:
     pending: set[asyncio.Task[None]] = set()
 
     def _on_done(_: object) -> None:
-        if isinstance(activity.llm, RealtimeModel) and auto_reply:
+        if auto_reply:
             task = asyncio.ensure_future(_after_next_speech())
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -219,7 +220,6 @@ class RoomConsultLegFactory:
     async def open(
         self, *, room: str, supervisor_identity: str, caller_identity: str, briefing: str
     ) -> ConsultLeg:
-        job = get_job_context()
         caller_session = self._caller_session
         identity = f"briefing-agent-{uuid.uuid4().hex[:6]}"
         secret = self._settings.livekit_api_secret
@@ -235,7 +235,9 @@ class RoomConsultLegFactory:
             )
             .to_jwt()
         )
-        url = self._settings.livekit_url or job._info.url
+        url = self._settings.livekit_url
+        if not url:  # the worker refuses to start without it (`Settings.require_livekit`)
+            raise RuntimeError("LIVEKIT_URL is not set: the briefing leg cannot connect")
         lk_room = rtc.Room()
         await lk_room.connect(url, token)
         # self-hosted: the caller is in this room too and must not hear the briefing

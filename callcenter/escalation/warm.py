@@ -39,7 +39,7 @@ from typing import Protocol
 from callcenter.config import MergeMode
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
 from callcenter.escalation.roster import Supervisor
-from callcenter.state import TransferOutcome
+from callcenter.vocabulary import TransferOutcome
 
 log = logging.getLogger("callcenter.escalation")
 

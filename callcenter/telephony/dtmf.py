@@ -15,7 +15,13 @@ from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.beta.workflows import GetDtmfTask
 
-from callcenter.degraded import KEYPAD_PREFIX
+KEYPAD_PREFIX = "(keypad)"
+"""Keyed digits reach the model as a caller turn starting with this marker (the prompts and
+the degraded mode read it)."""
+
+KEYPAD_TASK_TOOL = "record_inputs"
+"""The tool the framework's `GetDtmfTask` offers while it collects keys (its tools are made
+per instance, so tests/framework checks this name against a live task)."""
 
 BURST_GAP_S = 1.5
 """Keys pressed within this gap of each other form one input."""

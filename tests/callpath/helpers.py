@@ -15,18 +15,14 @@ from livekit.agents import Agent, AgentSession, RunContext
 from livekit.agents.testing import fake_job_context
 from livekit.agents.voice.run_result import EventAssert, FunctionCallAssert, RunResult
 
-from callcenter.call import identify_caller
+from callcenter.call import call_deps, new_call_state
 from callcenter.config import Settings, load_settings
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database
-from callcenter.phases import Phase
-from callcenter.state import (
-    CallDeps,
-    CallOutcome,
-    CallState,
-    TransferAttempt,
-    TransferOutcome,
-)
 from callcenter.telephony.sip import CallInfo
+from callcenter.vocabulary import TransferOutcome
+from tests.support.call_states import walk_to
 from tests.support.scripted_llm import ScriptedLLM
 
 MAYA = "+14155550142"
@@ -55,11 +51,11 @@ class Escalated:
 
 @dataclass
 class FakeEscalation:
-    """In-process `EscalationService`: records calls; succeeds or fails as told.
-
-    Success: ESCALATION → ENDED, outcome transferred. Failure: back to the phase the
-    caller was in (GREETING when they were verifying, as the real manager does) with
-    `failure_text` returned for the model to say.
+    """In-process `EscalationPort` for the agent tests: records what reached it, and moves
+    the call the way the real manager does, through `CallState`'s methods: success ends
+    the call as transferred, failure returns to where the escalation began with
+    `failure_text` for the model. What the state then holds is the state's doing, not this
+    double's (the real manager is tested in tests/escalation/).
     """
 
     succeed: bool = True
@@ -73,31 +69,20 @@ class FakeEscalation:
     async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> str:
         state = ctx.userdata
         self.calls.append(Escalated(phase=state.phase, reason=reason))
-        back_to = Phase.GREETING if state.phase is Phase.VERIFICATION else state.phase
-        state.transition(Phase.ESCALATION, reason=f"escalation: {reason}")
+        state.begin_escalation(reason=reason)
         if not self.succeed:
-            state.transfer_attempts.append(
-                TransferAttempt(
-                    mode="warm", supervisor=self.supervisor, outcome=TransferOutcome.NO_ANSWER
-                )
-            )
-            state.transition(back_to, reason="escalation failed")
+            state.transfer_recorded("warm", self.supervisor, TransferOutcome.NO_ANSWER, "")
+            state.escalation_failed(reason="no answer")
             return self.failure_text
-        state.transfer_attempts.append(
-            TransferAttempt(
-                mode="simulated", supervisor=self.supervisor, outcome=TransferOutcome.CONNECTED
-            )
-        )
-        state.outcome = CallOutcome.TRANSFERRED
-        state.transferred_to = self.supervisor
-        state.transition(Phase.ENDED, reason=f"transferred to {self.supervisor}")
+        state.transfer_recorded("simulated", self.supervisor, TransferOutcome.CONNECTED, "")
+        state.transferred(self.supervisor)
         return f"Connected to {self.supervisor}. Tell the caller they are being connected now."
 
     async def request_callback(
         self, ctx: RunContext[CallState], *, reason: str, preferred_time: str
     ) -> str:
         self.callbacks.append((reason, preferred_time))
-        ctx.userdata.outcome = CallOutcome.CALLBACK
+        ctx.userdata.callback_booked(7, preferred_time)
         return "Callback ticket 7 is booked. Read the ticket number to the caller."
 
 
@@ -108,21 +93,13 @@ async def make_state(
     *,
     caller: str | None = MAYA,
     verified: bool = False,
+    phase: Phase = Phase.GREETING,
 ) -> CallState:
-    """A console-style call from `caller`, identified by number like `start_call` does."""
+    """A console-style call from `caller`, built like `start_call` builds one, then walked
+    to `phase` by legal moves (verified on the way when `verified`)."""
     info = CallInfo.for_console(caller_e164=caller, call_id="test-call")
-    state = CallState(
-        call=info,
-        deps=CallDeps(settings=settings, db=db, escalation=escalation),
-        caller=await identify_caller(db, info),
-    )
-    if verified:
-        from callcenter.state import VerificationStatus
-
-        assert state.caller is not None
-        state.verification.status = VerificationStatus.VERIFIED
-        state.verification.method = "zip"
-    return state
+    state = await new_call_state(info, call_deps(settings, db, escalation=escalation))
+    return walk_to(state, phase, verified=verified)
 
 
 async def settle(session: AgentSession[Any], timeout: float = 5.0) -> None:

@@ -10,19 +10,17 @@ from livekit.agents import ToolError, mock_tools
 
 from callcenter.agents.billing import BillingAgent
 from callcenter.config import Settings
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database
 from callcenter.data.models import Ticket
-from callcenter.phases import Phase
-from callcenter.state import CallState
 from tests.callpath.helpers import FakeEscalation, is_call, make_state, output_of, running_session
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
 
 @pytest.fixture
 async def state(db: Database, settings: Settings, escalation: FakeEscalation) -> CallState:
-    state = await make_state(db, settings, escalation, verified=True)
-    state.phase = Phase.BILLING
-    return state
+    return await make_state(db, settings, escalation, verified=True, phase=Phase.BILLING)
 
 
 async def _tool_turn(

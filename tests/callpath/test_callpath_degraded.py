@@ -15,10 +15,11 @@ from callcenter.agents.billing import BillingAgent
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.config import Settings
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database
 from callcenter.degraded import DegradedLLM
-from callcenter.phases import Phase
-from callcenter.state import CallState, VerificationStatus
+from callcenter.vocabulary import VerificationStatus
 from tests.callpath.helpers import Escalated, FakeEscalation, called, is_call, make_state, settle
 
 SHARED = {"transfer_to_human", "request_callback"}

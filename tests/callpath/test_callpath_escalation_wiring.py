@@ -1,58 +1,73 @@
-"""transfer_to_human is reachable from every phase; success ends the call, failure returns."""
+"""transfer_to_human and request_callback are reachable from every phase, and reach the real
+escalation manager: a console call (no SIP leg) is handed over as a simulated transfer and
+ends, nobody on duty brings the caller back where they were, a callback is a real ticket.
+
+Nothing here is written by a test double: the manager decides, `CallState` records, and the
+tests read what they did (the Twirp side of phone transfers is tests/escalation/)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import pytest
 from livekit.agents import Agent
 
-from callcenter.agents.billing import BillingAgent
-from callcenter.agents.greeting import GreetingAgent
-from callcenter.agents.orders import OrdersAgent
+from callcenter.agents.catalog import PHASE_AGENTS
 from callcenter.agents.verification import VerifyCallerTask
-from callcenter.agents.wrap_up import WrapUpAgent
 from callcenter.config import Settings
-from callcenter.data import Database
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome, CallState, TransferOutcome
-from tests.callpath.helpers import (
-    Escalated,
-    FakeEscalation,
-    is_call,
-    make_state,
-    output_of,
-    running_session,
-)
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
+from callcenter.data import Database, TicketStore
+from callcenter.escalation.manager import EscalationManager
+from callcenter.escalation.roster import StaticDirectory, Supervisor
+from callcenter.escalation.wiring import build_escalation
+from callcenter.vocabulary import CallOutcome, TransferOutcome
+from tests.callpath.helpers import MAYA, is_call, make_state, output_of, running_session
 from tests.support.scripted_llm import ScriptedLLM, Step, call, say
 
-AGENTS: dict[Phase, type[Agent]] = {
-    Phase.GREETING: GreetingAgent,
-    Phase.ORDERS: OrdersAgent,
-    Phase.BILLING: BillingAgent,
-    Phase.WRAP_UP: WrapUpAgent,
-}
+MONDAY_10AM_LA = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
+SAM = Supervisor.create(
+    name="Sam Supervisor",
+    contact="+14155550100",
+    skills=["general", "orders", "billing"],
+    timezone="America/Los_Angeles",
+    working_hours="mon-fri 08:00-18:00",
+)
 REASON = "caller asked for a person"
+PHASES = [*PHASE_AGENTS, Phase.VERIFICATION]
+
+
+def _manager(settings: Settings, db: Database, *, on_duty: bool) -> EscalationManager:
+    """The production manager; only the roster and the clock are pinned."""
+    return build_escalation(
+        settings,
+        db,
+        directory=StaticDirectory([SAM] if on_duty else []),
+        clock=lambda: MONDAY_10AM_LA,
+    )
 
 
 async def _call_in(
-    phase: Phase, db: Database, settings: Settings, escalation: FakeEscalation
+    phase: Phase, db: Database, settings: Settings, escalation: Any
 ) -> tuple[CallState, Agent, list[Step], str | None]:
     """State + first agent + the script that brings the call to `phase`, + the turn that
     gets it there (None when the call starts in it)."""
     if phase is Phase.VERIFICATION:
         state = await make_state(db, settings, escalation)
         steps = [say("Hello."), call("route_to_orders"), say("Your ZIP code, please?")]
-        return state, GreetingAgent(state), steps, "my order"
-    state = await make_state(db, settings, escalation, verified=phase is not Phase.GREETING)
-    if phase is not Phase.GREETING:
-        state.phase = phase
-    return state, AGENTS[phase](state), [say("Hello.")], None
+        return state, PHASE_AGENTS[Phase.GREETING](state), steps, "my order"
+    state = await make_state(db, settings, escalation, phase=phase, verified=True)
+    return state, PHASE_AGENTS[phase](state), [say("Hello.")], None
 
 
-@pytest.mark.parametrize("phase", [*AGENTS, Phase.VERIFICATION], ids=str)
+@pytest.mark.parametrize("phase", PHASES, ids=str)
 async def test_transfer_success_ends_the_call(
-    db: Database, settings: Settings, escalation: FakeEscalation, phase: Phase
+    db: Database, settings: Settings, phase: Phase
 ) -> None:
-    state, agent, steps, first_turn = await _call_in(phase, db, settings, escalation)
+    state, agent, steps, first_turn = await _call_in(
+        phase, db, settings, _manager(settings, db, on_duty=True)
+    )
     scripted = ScriptedLLM(
         *steps, call("transfer_to_human", reason=REASON), lambda r: say(r.last_tool_output())
     )
@@ -61,33 +76,41 @@ async def test_transfer_success_ends_the_call(
             await session.run(user_input=first_turn)
         assert state.phase is phase
         assert "transfer_to_human" in scripted.requests[-1].tool_names
+        before = len(state.phase_history)
         result = await session.run(user_input="let me talk to a person")
         is_call(result.expect.next_event(), "transfer_to_human", reason=REASON)
         output = output_of(result.expect.next_event())
         spoken = result.expect.next_event().is_message(role="assistant").event().item
         result.expect.no_more_events()
-    assert output.startswith("Connected to Sam Supervisor")
+    assert "connecting them with Sam Supervisor" in output
     assert spoken.text_content == output
-    assert escalation.calls == [Escalated(phase=phase, reason=REASON)]
     assert state.phase is Phase.ENDED
     assert state.outcome is CallOutcome.TRANSFERRED and state.transferred_to == "Sam Supervisor"
-    assert [a.outcome for a in state.transfer_attempts] == [TransferOutcome.CONNECTED]
-    assert [c.to_phase for c in state.phase_history[-2:]] == [Phase.ESCALATION, Phase.ENDED]
+    [attempt] = state.transfer_attempts
+    assert (attempt.mode, attempt.supervisor, attempt.outcome) == (
+        "simulated",
+        "Sam Supervisor",
+        TransferOutcome.SIMULATED,
+    )
+    moves = [(c.from_phase, c.to_phase) for c in state.phase_history[before:]]
+    assert moves == [(phase, Phase.ESCALATION), (Phase.ESCALATION, Phase.ENDED)]
     scripted.assert_consumed()
 
 
-@pytest.mark.parametrize("phase", [*AGENTS, Phase.VERIFICATION], ids=str)
+@pytest.mark.parametrize("phase", PHASES, ids=str)
 async def test_transfer_failure_returns_to_the_caller(
     db: Database, settings: Settings, phase: Phase
 ) -> None:
-    escalation = FakeEscalation(succeed=False, failure_text="Nobody answered. Offer a callback.")
-    state, agent, steps, first_turn = await _call_in(phase, db, settings, escalation)
+    state, agent, steps, first_turn = await _call_in(
+        phase, db, settings, _manager(settings, db, on_duty=False)
+    )
     scripted = ScriptedLLM(
-        *steps, call("transfer_to_human", reason=REASON), say("Sorry, nobody answered.")
+        *steps, call("transfer_to_human", reason=REASON), say("Sorry, nobody is free.")
     )
     async with running_session(state, scripted, agent) as session:
         if first_turn:
             await session.run(user_input=first_turn)
+        before = len(state.phase_history)
         result = await session.run(user_input="operator!")
         is_call(result.expect.next_event(), "transfer_to_human", reason=REASON)
         output = output_of(result.expect.next_event())
@@ -95,28 +118,31 @@ async def test_transfer_failure_returns_to_the_caller(
         result.expect.no_more_events()
         # the caller stays with the same agent (or task), which is told what happened
         assert type(session.current_agent) is (
-            VerifyCallerTask if phase is Phase.VERIFICATION else AGENTS[phase]
+            VerifyCallerTask if phase is Phase.VERIFICATION else PHASE_AGENTS[phase]
         )
-    assert output == "Nobody answered. Offer a callback."
+    assert "request_callback" in output
     assert scripted.requests[-1].last_tool_output() == output
-    expected_back = Phase.GREETING if phase is Phase.VERIFICATION else phase
-    assert state.phase is expected_back
-    assert state.phase_history[-2].to_phase is Phase.ESCALATION
-    assert state.phase_history[-1].to_phase is expected_back
-    assert state.outcome in (None, CallOutcome.RESOLVED)  # wrap-up marks resolved on entry
-    assert [a.outcome for a in state.transfer_attempts] == [TransferOutcome.NO_ANSWER]
+    # back exactly where the caller was: a verification still running stays VERIFICATION
+    moves = [(c.from_phase, c.to_phase) for c in state.phase_history[before:]]
+    assert moves == [(phase, Phase.ESCALATION), (Phase.ESCALATION, phase)]
+    assert state.phase is phase
+    assert state.collecting_secrets is (phase is Phase.VERIFICATION)
+    [attempt] = state.transfer_attempts
+    assert (attempt.supervisor, attempt.outcome) == (None, TransferOutcome.UNAVAILABLE)
     scripted.assert_consumed()
 
 
-@pytest.mark.parametrize("phase", [*AGENTS, Phase.VERIFICATION], ids=str)
+@pytest.mark.parametrize("phase", PHASES, ids=str)
 async def test_callback_reachable_everywhere(
-    db: Database, settings: Settings, escalation: FakeEscalation, phase: Phase
+    db: Database, settings: Settings, phase: Phase
 ) -> None:
-    state, agent, steps, first_turn = await _call_in(phase, db, settings, escalation)
+    state, agent, steps, first_turn = await _call_in(
+        phase, db, settings, _manager(settings, db, on_duty=False)
+    )
     scripted = ScriptedLLM(
         *steps,
         call("request_callback", reason="help with an order", preferred_time="tomorrow 9am"),
-        say("Ticket 7 is booked."),
+        say("Your ticket is booked."),
     )
     async with running_session(state, scripted, agent) as session:
         if first_turn:
@@ -128,23 +154,30 @@ async def test_callback_reachable_everywhere(
             reason="help with an order",
             preferred_time="tomorrow 9am",
         )
-        output_of(result.expect.next_event())
-    assert escalation.callbacks == [("help with an order", "tomorrow 9am")]
+        output = output_of(result.expect.next_event())
+    [ticket] = await TicketStore(db).list_open()
+    assert (ticket.phone_e164, ticket.reason, ticket.preferred_time) == (
+        MAYA,
+        "help with an order",
+        "tomorrow 9am",
+    )
+    assert f"ticket {ticket.id}" in output
     assert state.outcome is CallOutcome.CALLBACK
+    assert state.phase is phase
 
 
 async def test_lockout_after_a_failed_transfer_during_verification(
     db: Database, settings: Settings
 ) -> None:
-    """A failed transfer mid-verification returns the phase to GREETING while the task is
-    still running; a later lockout must still escalate instead of crashing the tool."""
-    escalation = FakeEscalation(succeed=False, failure_text="Nobody answered.")
-    state, agent, steps, first_turn = await _call_in(Phase.VERIFICATION, db, settings, escalation)
+    """A failed transfer mid-verification returns to the running verification (redaction
+    stays on); a later lockout ends it and escalates again from the greeting."""
+    manager = _manager(settings, db, on_duty=False)
+    state, agent, steps, first_turn = await _call_in(Phase.VERIFICATION, db, settings, manager)
     wrong = [call("check_zip_code", zip_code="00000"), say("No match.")]
     scripted = ScriptedLLM(
         *steps,
         call("transfer_to_human", reason=REASON),
-        say("Nobody answered, let's keep going."),
+        say("Nobody is free, let's keep going."),
         *wrong,
         *wrong,
         *wrong,
@@ -153,7 +186,7 @@ async def test_lockout_after_a_failed_transfer_during_verification(
     async with running_session(state, scripted, agent) as session:
         await session.run(user_input=first_turn or "")
         await session.run(user_input="a person please")
-        assert state.phase is Phase.GREETING
+        assert state.phase is Phase.VERIFICATION and state.collecting_secrets
         await session.run(user_input="00000")
         await session.run(user_input="00000")
         result = await session.run(user_input="00000")
@@ -162,8 +195,16 @@ async def test_lockout_after_a_failed_transfer_during_verification(
             ("check_zip_code", False),
             ("route_to_orders", False),
         ]
-        assert outputs[-1].output == "Nobody answered."
-    assert [c.phase for c in escalation.calls] == [Phase.VERIFICATION, Phase.GREETING]
-    assert escalation.calls[-1].reason == "The caller could not verify their identity."
-    assert state.phase is Phase.GREETING
+        assert "request_callback" in outputs[-1].output
+    assert state.phases_visited() == [
+        "greeting",
+        "verification",
+        "escalation",
+        "verification",
+        "greeting",
+        "escalation",
+        "greeting",
+    ]
+    assert state.phase is Phase.GREETING and not state.collecting_secrets
+    assert [a.outcome for a in state.transfer_attempts] == [TransferOutcome.UNAVAILABLE] * 2
     scripted.assert_consumed()

@@ -5,43 +5,36 @@ from __future__ import annotations
 import pytest
 from livekit.agents import Agent
 
-from callcenter.agents.billing import BillingAgent
+from callcenter.agents.catalog import PHASE_AGENTS
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
-from callcenter.agents.wrap_up import WrapUpAgent
 from callcenter.config import Settings
+from callcenter.core.moves import TOOL_MOVES
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome, CallState, VerificationStatus
+from callcenter.vocabulary import CallOutcome
 from tests.callpath.helpers import FakeEscalation, is_call, make_state, running_session
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
-AGENTS: dict[Phase, type[Agent]] = {
-    Phase.GREETING: GreetingAgent,
-    Phase.ORDERS: OrdersAgent,
-    Phase.BILLING: BillingAgent,
-    Phase.WRAP_UP: WrapUpAgent,
-}
+AGENTS = PHASE_AGENTS
 
-# (from, tool, to): every handoff tool in the product
+# (from, tool, to): every move between phase agents in the move graph (core/moves.py)
 HANDOFFS = [
-    (Phase.GREETING, "route_to_orders", Phase.ORDERS),
-    (Phase.GREETING, "route_to_billing", Phase.BILLING),
-    (Phase.ORDERS, "transfer_to_billing", Phase.BILLING),
-    (Phase.ORDERS, "finish_request", Phase.WRAP_UP),
-    (Phase.BILLING, "transfer_to_orders", Phase.ORDERS),
-    (Phase.BILLING, "finish_request", Phase.WRAP_UP),
-    (Phase.WRAP_UP, "help_with_something_else", Phase.GREETING),
+    (m.source, m.tool, m.target)
+    for m in TOOL_MOVES
+    if m.source in PHASE_AGENTS and m.target in PHASE_AGENTS
 ]
 
 
 async def _verified_state(
     db: Database, settings: Settings, escalation: FakeEscalation, phase: Phase
 ) -> CallState:
-    state = await make_state(db, settings, escalation, verified=True)
-    if phase is not Phase.GREETING:
-        state.phase = phase
-    return state
+    return await make_state(db, settings, escalation, verified=True, phase=phase)
+
+
+def test_every_agent_to_agent_move_is_walked() -> None:
+    assert len(HANDOFFS) == 7
 
 
 @pytest.mark.parametrize(("source", "tool", "target"), HANDOFFS, ids=lambda v: str(v))
@@ -104,6 +97,7 @@ async def test_wrap_up_records_resolved_and_returning_greeting_asks_what_else(
     db: Database, settings: Settings, escalation: FakeEscalation
 ) -> None:
     state = await _verified_state(db, settings, escalation, Phase.ORDERS)
+    before = len(state.phase_history)
     scripted = ScriptedLLM(
         say("Orders here."),
         call("finish_request"),
@@ -120,7 +114,7 @@ async def test_wrap_up_records_resolved_and_returning_greeting_asks_what_else(
         result.expect.next_event().is_agent_handoff(new_agent_type=GreetingAgent)
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
-    assert state.phases_visited() == ["greeting", "wrap_up", "greeting"]
+    assert state.phases_visited()[before + 1 :] == ["wrap_up", "greeting"]
     assert state.intent is None
     assert "back from another request" in scripted.requests[-1].texts("system")[0]
     scripted.assert_consumed()
@@ -129,19 +123,21 @@ async def test_wrap_up_records_resolved_and_returning_greeting_asks_what_else(
 async def test_refused_handoff_keeps_the_agent(
     db: Database, settings: Settings, escalation: FakeEscalation
 ) -> None:
-    """The handoff helper enforces the verification guard, not just the prompt."""
+    """The state refuses a move the table forbids, and the tool's agent stays in place: here
+    the caller already ended the call when the model still tries to hand off."""
     state = await _verified_state(db, settings, escalation, Phase.ORDERS)
     scripted = ScriptedLLM(say("Orders here."), call("transfer_to_billing"), say("Sorry."))
     async with running_session(state, scripted, OrdersAgent(state)) as session:
-        state.verification.status = VerificationStatus.UNVERIFIED
+        state.said_goodbye()
+        history = list(state.phase_history)
         result = await session.run(user_input="billing please")
         is_call(result.expect.next_event(), "transfer_to_billing")
         result.expect.next_event().is_function_call_output(is_error=True)
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
         assert isinstance(session.current_agent, OrdersAgent)
-    assert state.phase is Phase.ORDERS
-    assert state.phase_history == []
+    assert state.phase is Phase.ENDED
+    assert state.phase_history == history
     scripted.assert_consumed()
 
 

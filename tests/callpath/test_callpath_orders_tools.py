@@ -10,9 +10,9 @@ from livekit.agents.voice.run_result import RunResult
 
 from callcenter.agents.orders import OrdersAgent
 from callcenter.config import Settings
-from callcenter.data import AccountRepository, Database
-from callcenter.phases import Phase
-from callcenter.state import CallState
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
+from callcenter.data import Database
 from tests.callpath.helpers import FakeEscalation, is_call, make_state, output_of, running_session
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
@@ -21,9 +21,7 @@ READ_BACK = say("(reads the result)")
 
 @pytest.fixture
 async def state(db: Database, settings: Settings, escalation: FakeEscalation) -> CallState:
-    state = await make_state(db, settings, escalation, verified=True)
-    state.phase = Phase.ORDERS
-    return state
+    return await make_state(db, settings, escalation, verified=True, phase=Phase.ORDERS)
 
 
 async def _tool_turn(
@@ -46,7 +44,7 @@ async def _tool_turn(
 
 
 async def _order_status(state: CallState, number: str) -> str:
-    order = await AccountRepository(state.deps.db, state.caller.customer_id).get_order(number)  # type: ignore[union-attr]
+    order = await state.account().get_order(number)
     assert order is not None
     return order.status
 
@@ -202,10 +200,12 @@ async def test_start_return_for_undelivered_order_refused(state: CallState) -> N
 # --- the scope guard and injected failures ------------------------------------------------
 
 
-async def test_unverified_caller_gets_no_account_data(state: CallState) -> None:
-    from callcenter.state import VerificationStatus
-
-    state.verification.status = VerificationStatus.UNVERIFIED
+async def test_unverified_caller_gets_no_account_data(
+    db: Database, settings: Settings, escalation: FakeEscalation
+) -> None:
+    """The scope guard is in the state, not the phase: an orders agent on an unverified call
+    (which no route produces) still reads nothing."""
+    state = await make_state(db, settings, escalation)
     output, _ = await _tool_turn(state, "lookup_order", {"order_number": "1001"}, is_error=True)
     assert output.startswith("The caller is not verified.")
     assert "1001" not in output

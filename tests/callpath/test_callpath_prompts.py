@@ -6,14 +6,17 @@ import pytest
 
 from callcenter import prompts
 from callcenter.agents.billing import BillingAgent
+from callcenter.agents.catalog import CATALOG
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.agents.verification import VerifyCallerTask
 from callcenter.agents.wrap_up import WrapUpAgent
-from callcenter.phases import Phase
-from callcenter.state import CallDeps, CallerMatch, CallState
+from callcenter.core.phases import Phase
+from callcenter.core.ports import CallDeps, CallerMatch
+from callcenter.core.state import CallState
 from callcenter.telephony.sip import CallInfo
 from tests.callpath.helpers import FakeEscalation, make_settings
+from tests.support.call_states import walk_to
 
 AGENT_PROMPTS = {
     GreetingAgent: "greeting",
@@ -28,7 +31,12 @@ def _state() -> CallState:
     settings = make_settings(CALLCENTER_COMPANY_NAME="Acme Parts", CALLCENTER_VERIFY_ATTEMPTS=4)
     return CallState(
         call=CallInfo.for_console(caller_e164=None, call_id="t"),
-        deps=CallDeps(settings=settings, db=None, escalation=FakeEscalation()),  # type: ignore[arg-type]
+        deps=CallDeps(
+            settings=settings,
+            escalation=FakeEscalation(),
+            accounts=None,  # type: ignore[arg-type]  # prompts read no account
+            agents=CATALOG,
+        ),
         caller=CallerMatch(customer_id=1, first_name="Maya"),
     )
 
@@ -65,8 +73,7 @@ def test_greeting_context_differs_for_a_returning_caller() -> None:
     state = _state()
     first = GreetingAgent(state).instructions
     assert "Open with: thanks for calling Acme Parts" in first
-    state.phase = Phase.WRAP_UP
-    state.transition(Phase.GREETING, reason="another request")
+    walk_to(state, Phase.GREETING, verified=True)  # a whole request done, then another
     again = GreetingAgent(state).instructions
     assert "back from another request" in again and "Open with" not in again
 

@@ -7,8 +7,8 @@ from livekit.agents import AgentSession
 
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.config import Settings
+from callcenter.core.state import CallState
 from callcenter.data import Database
-from callcenter.state import CallState
 from tests.callpath.helpers import FakeEscalation, make_state, settle
 from tests.support.scripted_llm import ScriptedLLM, ScriptExhausted, call, reply, say
 

@@ -9,6 +9,7 @@ from livekit import rtc
 from livekit.agents import get_job_context
 from livekit.agents.testing import fake_job_context
 
+from callcenter.accounts import DatabaseAccounts
 from callcenter.call import identify_caller
 from callcenter.data import Database
 from callcenter.telephony.sip import CallInfo
@@ -108,7 +109,7 @@ async def test_sip_participant_through_fake_job_context(db: Database) -> None:
         )
     assert info.is_sip and info.room_name == "fake-room"
     assert info.participant_identity == "sip_+14155550142"
-    caller = await identify_caller(db, info)
+    caller = await identify_caller(DatabaseAccounts(db), info)
     assert caller is not None and caller.first_name == "Maya"
 
 
@@ -118,4 +119,4 @@ async def test_withheld_number_identifies_nobody(db: Database) -> None:
     )
     info = CallInfo.from_participant(participant, room_name="r")  # type: ignore[arg-type]
     assert info.caller_e164 is None
-    assert await identify_caller(db, info) is None
+    assert await identify_caller(DatabaseAccounts(db), info) is None

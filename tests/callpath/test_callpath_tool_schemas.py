@@ -1,4 +1,4 @@
-"""The tool-schema cache (callcenter.tool_schemas): same schemas as the framework builds,
+"""The tool-schema cache (callcenter.framework.tool_schemas): same schemas as the framework builds,
 built once per tool, safe against callers that edit what they get, and forgetful of tools
 that no longer exist."""
 
@@ -14,12 +14,12 @@ import pytest
 from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.llm import utils as llm_utils
 
-from callcenter import tool_schemas
 from callcenter.agents.billing import BillingAgent
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.agents.verification import VerifyCallerTask
 from callcenter.agents.wrap_up import WrapUpAgent
+from callcenter.framework import tool_schemas
 from tests.callpath.helpers import FakeEscalation, make_settings, make_state
 
 
@@ -161,7 +161,7 @@ def test_install_is_idempotent_and_leaves_a_changed_framework_alone(
         return {}
 
     monkeypatch.setattr(llm_utils, "build_strict_openai_schema", someone_elses)
-    with caplog.at_level(logging.WARNING, logger="callcenter.tool_schemas"):
+    with caplog.at_level(logging.WARNING, logger="callcenter.framework.tool_schemas"):
         assert tool_schemas.install() is False
     assert llm_utils.build_strict_openai_schema is someone_elses
     assert "build_strict_openai_schema" in caplog.text

@@ -12,9 +12,9 @@ from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.agents.verification import VerifyCallerTask
 from callcenter.config import Settings
+from callcenter.core.phases import Phase
 from callcenter.data import Database
-from callcenter.phases import Phase
-from callcenter.state import VerificationStatus
+from callcenter.vocabulary import VerificationStatus
 from tests.callpath.helpers import (
     MAYA_LAST_FOUR,
     MAYA_PIN,

@@ -21,9 +21,10 @@ from livekit.agents.testing import fake_job_context
 from livekit.agents.utils import http_context
 from livekit.protocol.models import TrackInfo, TrackType
 
-from callcenter.data import Database, TicketStore
+from callcenter.data import Database
 from callcenter.escalation.manager import EscalationManager
 from callcenter.escalation.roster import StaticDirectory, Supervisor
+from callcenter.escalation.wiring import build_escalation
 from tests.escalation.helpers import (
     ALEX,
     CALLER_IDENTITY,
@@ -126,11 +127,13 @@ async def harness(
         now: dt.datetime = MONDAY_10AM_LA,
         **settings: Any,
     ) -> EscalationManager:
-        return EscalationManager(
+        # the production wiring (real LiveKitTransfers over the job's API client, real
+        # ticket store); only the media, the roster and the clock are replaced
+        return build_escalation(
             make_settings(**settings),
+            db,
             directory=StaticDirectory(supervisors if supervisors is not None else [OMAR, ALEX]),
-            tickets=TicketStore(db),
-            consult=consult,
+            consult=lambda ctx: consult,
             caller_line=lambda ctx: line,
             end_session=ended.append,
             clock=lambda: now,

@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.config import Settings
+from callcenter.core.phases import Phase
+from callcenter.core.ports import CallDeps, CallerMatch
+from callcenter.core.state import CallState
 from callcenter.escalation.roster import Supervisor
 from callcenter.escalation.warm import BriefingResult, ConsultDecision
-from callcenter.state import CallDeps, CallerMatch, CallState, VerificationStatus
 from callcenter.telephony.sip import CallInfo
+from callcenter.vocabulary import Intent
+from tests.support.call_states import walk_to
 
 TRUNK_ID = "ST_outbound_test"
 CALLER_ROOM = "call-_14155550142-abc"
@@ -163,7 +167,7 @@ class FakeCtx:
 def make_state(
     *,
     is_sip: bool = True,
-    intent: str | None = "orders",
+    intent: Intent | None = "orders",
     verified: bool = True,
     caller_e164: str | None = "+14155550142",
     deps: CallDeps | None = None,
@@ -175,11 +179,17 @@ def make_state(
         is_sip=is_sip,
         caller_e164=caller_e164,
     )
-    state = CallState(call=call, deps=deps)  # type: ignore[arg-type]
-    state.caller = CallerMatch(customer_id=1, first_name="Dana")
-    if verified:
-        state.verification.status = VerificationStatus.VERIFIED
-        state.verification.method = "zip"
-    state.intent = intent  # type: ignore[assignment]
+    state = CallState(
+        call=call,
+        deps=deps,  # type: ignore[arg-type]  # the manager never reads the deps
+        caller=CallerMatch(customer_id=1, first_name="Dana"),
+    )
+    # reach the phase a caller with `intent` is in, by the moves a call makes
+    if verified and intent in ("orders", "billing"):
+        walk_to(state, Phase.ORDERS if intent == "orders" else Phase.BILLING)
+    elif verified:
+        walk_to(state, Phase.GREETING, verified=True)
+    elif intent is not None:
+        walk_to(state, Phase.VERIFICATION, intent=intent)
     state.note("looked up order 1002")
     return state

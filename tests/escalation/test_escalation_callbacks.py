@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from callcenter.data.models import Ticket, TicketKind, TicketStatus
-from callcenter.state import CallOutcome, TransferAttempt, TransferOutcome
+from callcenter.vocabulary import CallOutcome, TransferOutcome
 from tests.escalation.conftest import Harness
 from tests.escalation.helpers import FakeCtx, make_state
 
@@ -13,9 +13,10 @@ from tests.escalation.helpers import FakeCtx, make_state
 async def test_callback_ticket_has_number_reason_summary_and_time(harness: Harness) -> None:
     manager = harness.build()
     state = make_state(intent="billing")
-    state.transfer_attempts.append(
-        TransferAttempt(mode="warm", supervisor="Priya Shah", outcome=TransferOutcome.NO_ANSWER)
-    )
+    state.begin_escalation(reason="wants a person")
+    attempt = state.transfer_started("warm", "Priya Shah")
+    state.transfer_finished(attempt, TransferOutcome.NO_ANSWER, "SIP 480")
+    state.escalation_failed(reason="no supervisor took the call")
     text = await manager.request_callback(
         FakeCtx(state),  # type: ignore[arg-type]
         reason="question about a double charge",

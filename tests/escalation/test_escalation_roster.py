@@ -8,7 +8,7 @@ import pytest
 
 from callcenter.data import Database, SupervisorStore
 from callcenter.escalation.hours import BusinessHours
-from callcenter.escalation.manager import StoreDirectory, skill_for
+from callcenter.escalation.manager import skill_for
 from callcenter.escalation.roster import (
     Roster,
     RosterError,
@@ -17,6 +17,7 @@ from callcenter.escalation.roster import (
     WeeklyHours,
     validate_contact,
 )
+from callcenter.escalation.wiring import StoreDirectory
 from tests.escalation.helpers import (
     ALEX,
     CARLA,
@@ -122,7 +123,6 @@ def test_general_supervisor_is_the_fallback_for_any_skill() -> None:
 def test_skill_comes_from_the_triaged_intent() -> None:
     assert skill_for(make_state(intent="billing")) == "billing"
     assert skill_for(make_state(intent="orders")) == "orders"
-    assert skill_for(make_state(intent="other")) == "general"
     assert skill_for(make_state(intent=None)) == "general"
 
 

@@ -12,8 +12,9 @@ import pytest
 from livekit import api
 from livekit.protocol.models import TrackInfo, TrackType
 
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome, CallState, TransferOutcome
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
+from callcenter.vocabulary import CallOutcome, TransferOutcome
 from tests.escalation.conftest import Harness
 from tests.escalation.helpers import (
     ALEX,
@@ -40,19 +41,15 @@ ROOM = "livekit.RoomService/"
 
 
 def ctx(**kw: object) -> FakeCtx:
-    state = make_state(**kw)  # type: ignore[arg-type]
-    state.transition(Phase.VERIFICATION, reason="test")
-    state.transition(Phase.ORDERS, reason="test")
-    return FakeCtx(state)
+    """A verified caller in the specialist phase of their intent (orders by default)."""
+    return FakeCtx(make_state(**kw))  # type: ignore[arg-type]
 
 
-def assert_escalated_then_ended(state: CallState) -> None:
-    """ORDERS → ESCALATION → ... → ENDED (via ORDERS while phases.py lacks ESCALATION→ENDED)."""
-    phases = [p.to_phase for p in state.phase_history]
-    after = phases[phases.index(Phase.ESCALATION) :]
-    assert after[-1] is Phase.ENDED
-    assert after in ([Phase.ESCALATION, Phase.ENDED], [Phase.ESCALATION, Phase.ORDERS, Phase.ENDED])
-    assert state.phase_history[-1].reason
+def assert_escalated_then_ended(state: CallState, *, reason: str) -> None:
+    """The call went from where the caller was to ESCALATION, then straight to ENDED."""
+    moves = [(c.from_phase, c.to_phase) for c in state.phase_history]
+    assert moves[-2:] == [(Phase.ORDERS, Phase.ESCALATION), (Phase.ESCALATION, Phase.ENDED)]
+    assert state.phase_history[-1].reason == reason
 
 
 def sip_failure(code: int, status: str) -> TwirpFault:
@@ -114,7 +111,7 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
     )
     assert state.outcome is CallOutcome.TRANSFERRED
     assert state.transferred_to == "Omar Haddad"
-    assert_escalated_then_ended(state)
+    assert_escalated_then_ended(state, reason="transferred to Omar Haddad")
     assert harness.ended == [c], "the agent leaves after the merge"
     assert "do not say anything more" in text
     assert harness.line.events[0][0] == "say" and "hold" in harness.line.said[0]
@@ -285,7 +282,7 @@ async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
     state = c.userdata
     assert [a.outcome for a in state.transfer_attempts] == [TransferOutcome.CALLER_HUNG_UP]
     assert state.outcome is CallOutcome.ABANDONED
-    assert_escalated_then_ended(state)
+    assert_escalated_then_ended(state, reason="caller hung up during transfer")
     assert len(harness.calls(SIP + "CreateSIPParticipant")) == 1, "no second supervisor dialled"
     # a leg that connects late is removed, and the consult room dropped
     assert [r.identity for r in harness.calls(ROOM + "RemoveParticipant")] == [
@@ -455,7 +452,7 @@ async def test_console_call_is_simulated(harness: Harness) -> None:
     )
     assert c.userdata.outcome is CallOutcome.TRANSFERRED
     assert c.userdata.transferred_to == "Omar Haddad"
-    assert_escalated_then_ended(c.userdata)
+    assert_escalated_then_ended(c.userdata, reason="transferred to Omar Haddad")
     assert harness.ended == [c], "the session ends after the reply"
     assert "connecting them with Omar Haddad" in text
 

@@ -15,13 +15,12 @@ from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.testing import fake_job_context
 
-from callcenter.call import CallLifecycle, start_call
+from callcenter.call import Call, start_call
 from callcenter.config import Settings, load_settings
+from callcenter.core.state import CallState
 from callcenter.data import CallRecordStore, Database
-from callcenter.escalation.manager import build_escalation
 from callcenter.providers import Providers, build_providers
 from callcenter.speech import digits_in
-from callcenter.state import CallState
 from callcenter.telephony.sip import CallInfo
 from tests.support.emulators import ChatReply, ChatRequest, ToolCall
 
@@ -100,7 +99,7 @@ def load_vad() -> Any:
 class TextCall:
     session: AgentSession[CallState]
     state: CallState
-    lifecycle: CallLifecycle
+    lifecycle: Call
     db: Database
     call_id: str
     started: float
@@ -179,14 +178,14 @@ async def text_call(
         call = CallInfo.for_console(caller_e164=caller, call_id=f"fb-{uuid.uuid4().hex[:8]}")
         started = time.perf_counter()
         with fake_job_context(room=rtc.Room()):
-            session, state, lifecycle = await start_call(
+            running = await start_call(
                 settings=settings,
                 db=db,
-                escalation=build_escalation(settings, db),
                 call=call,
                 providers=providers,
                 vad=None,
             )
+            session, state, lifecycle = running.session, running.state, running
             tc = TextCall(session, state, lifecycle, db, call.call_id, started)
             try:
                 yield tc

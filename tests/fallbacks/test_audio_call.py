@@ -25,7 +25,6 @@ from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabili
 
 from callcenter.call import start_call
 from callcenter.data import CallRecordStore, Database
-from callcenter.escalation.manager import build_escalation
 from callcenter.providers import build_providers
 from callcenter.telephony.sip import CallInfo
 from tests.fallbacks.support import MAYA, emulator_settings, flow_responder, load_vad
@@ -188,15 +187,15 @@ async def test_whole_call_through_audio_io(
         async with http_context.open():
             providers = replace(build_providers(settings, vad=vad), realtime=None)
             with fake_job_context(room=rtc.Room()):
-                session, state, lifecycle = await start_call(
+                lifecycle = await start_call(
                     settings=settings,
                     db=db,
-                    escalation=build_escalation(settings, db),
                     call=call,
                     providers=providers,
                     vad=vad,
                     before_start=attach_io,
                 )
+                session, state = lifecycle.session, lifecycle.state
                 try:
                     await wait_quiet(ear, session, after=0)  # the greeting
                     for name, _ in TURNS:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from livekit.agents import AgentSession
 
-from callcenter.phases import Phase
+from callcenter.core.phases import Phase
 from tests.fallbacks.support import (
     FALLBACK_MODEL,
     PRIMARY_MODEL,

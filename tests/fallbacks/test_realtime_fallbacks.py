@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from callcenter.phases import Phase
-from callcenter.state import CallOutcome
+from callcenter.core.phases import Phase
+from callcenter.vocabulary import CallOutcome
 from tests.fallbacks.support import emulator_settings, flow_responder, text_call
 from tests.support.emulators import OpenAIHTTPEmulator, OpenAIRealtimeEmulator, unused_port
 

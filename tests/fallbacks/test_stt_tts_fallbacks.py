@@ -1,6 +1,6 @@
 """STT and TTS chain faults at the adapter level, through the real plugins exactly as
 `build_providers` chains them (Deepgram → OpenAI STT, ElevenLabs → OpenAI TTS), with the
-call lifecycle's switch recorder attached. Times to recovery are printed, never asserted."""
+call's provider-switch behaviour attached. Times to recovery are printed, never asserted."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from livekit import rtc
 from livekit.agents import APIConnectOptions, stt, tts
 from livekit.agents.utils import http_context
 
-from callcenter.call import CallLifecycle
+from callcenter.behaviours.provider_switches import ProviderSwitches
+from callcenter.core.state import CallState
 from callcenter.providers import (
     DEEPGRAM_ENDPOINTING_MS,
     ELEVENLABS_OUTPUT_FORMAT,
@@ -22,7 +23,6 @@ from callcenter.providers import (
     Providers,
     build_providers,
 )
-from callcenter.state import CallDeps, CallState
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.sip import CallInfo
 from tests.fallbacks.support import MAYA, emulator_settings, load_vad
@@ -40,7 +40,7 @@ def report(row: str, seconds: float) -> None:
 async def chains(
     db_url: str, openai: OpenAIHTTPEmulator, deepgram: DeepgramEmulator, eleven: ElevenLabsEmulator
 ) -> AsyncIterator[tuple[Providers, CallState]]:
-    """The product's providers, with `CallLifecycle`'s fallback watcher on a bare state."""
+    """The product's providers, with the call's provider-switch behaviour on a bare state."""
     settings = emulator_settings(
         db_url,
         openai_url=openai.base_url,
@@ -53,10 +53,9 @@ async def chains(
         assert isinstance(providers.tts, tts.FallbackAdapter)
         state = CallState(
             call=CallInfo.for_console(caller_e164=MAYA, call_id="fb-audio"),
-            deps=CallDeps(settings=settings, db=None, escalation=None),  # type: ignore[arg-type]
+            deps=None,  # type: ignore[arg-type]  # the switch recorder reads no deps
         )
-        lifecycle = CallLifecycle(session=None, state=state, db=None)  # type: ignore[arg-type]
-        lifecycle._watch_fallbacks(providers)
+        ProviderSwitches(state).attach(providers)
         try:
             yield providers, state
         finally:

@@ -31,7 +31,7 @@ from typing import Any
 
 from livekit.agents.llm import utils as llm_utils
 
-logger = logging.getLogger("callcenter.tool_schemas")
+logger = logging.getLogger("callcenter.framework.tool_schemas")
 
 _BUILDERS = (
     "function_arguments_to_pydantic_model",
@@ -78,7 +78,7 @@ def _cached(name: str) -> Callable[..., Any]:
         return cached_build(name, tool, **options)
 
     builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"Cached `livekit.agents.llm.utils.{name}` (see callcenter.tool_schemas)."
+    builder.__doc__ = f"Cached `livekit.agents.llm.utils.{name}` (see {__name__})."
     builder._callcenter_cached = True  # type: ignore[attr-defined]
     return builder
 

@@ -1,0 +1,59 @@
+"""The call's transcript: caller and agent turns, redacted before they are kept.
+
+Redaction (`callcenter.redaction`) masks card and phone numbers everywhere, and every digit
+run while the caller is saying verification factors (`CallState.collecting_secrets`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from livekit.agents import AgentSession, llm
+from livekit.agents.voice.events import ConversationItemAddedEvent
+
+from callcenter.core.state import CallState
+from callcenter.redaction import redact
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    role: str
+    text: str
+    phase: str
+    at: float = field(default_factory=time.time)
+
+
+class Transcript:
+    """Collects the turns of one session as they are added to its history."""
+
+    def __init__(self, state: CallState) -> None:
+        self.state = state
+        self.lines: list[TranscriptLine] = []
+
+    def attach(self, session: AgentSession[CallState]) -> Transcript:
+        session.on("conversation_item_added", self._on_item)
+        return self
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if not isinstance(item, llm.ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        text = item.text_content or ""
+        if not text:
+            return
+        secret = self.state.collecting_secrets and item.role == "user"
+        self.lines.append(
+            TranscriptLine(
+                role="caller" if item.role == "user" else "agent",
+                text=redact(text, secrets_phase=secret),
+                phase=self.state.phase.value,
+            )
+        )
+
+    def as_record(self) -> list[dict[str, object]]:
+        """The lines as the call record stores them."""
+        return [
+            {"role": t.role, "text": t.text, "phase": t.phase, "at": round(t.at, 3)}
+            for t in self.lines
+        ]

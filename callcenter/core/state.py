@@ -1,0 +1,387 @@
+"""One typed state per call, carried across every handoff as `AgentSession[CallState]`.
+
+`CallState` is plain data with one door: its methods are the only writers of the phase, the
+outcome, the verification and the transfer state, and each method checks its move against
+`phases.ALLOWED_TRANSITIONS` plus the guards only the state can know. Agents, the escalation
+and the call's behaviours say what happened (`start_verification`, `factor_wrong`,
+`begin_escalation`, `escalation_failed`, `transferred`, `said_goodbye`, ...); none of them
+sets a field or compensates for another's move. tests/architecture fails when a module
+outside this one assigns those fields.
+
+The state is the call record in the making: at hang-up `record_data()` is what the call
+record stores (no raw PII: the caller's number lives in its own column, never in the JSON
+blob or a log line).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from livekit.agents.llm import ToolError
+
+from callcenter.core.phases import INTENT_OF, Phase, PhaseTransitionError, check_transition
+from callcenter.core.ports import CallDeps, CallerMatch
+from callcenter.telephony.sip import CallInfo
+from callcenter.vocabulary import (
+    AttemptMode,
+    CallOutcome,
+    FactorKind,
+    Intent,
+    ProviderKind,
+    TransferOutcome,
+    VerificationStatus,
+)
+
+__all__ = [
+    "CallState",
+    "CallerMatch",
+    "PhaseChange",
+    "ProviderSwitch",
+    "TransferAttempt",
+    "VerificationState",
+]
+
+
+@dataclass(slots=True)
+class VerificationState:
+    status: VerificationStatus = VerificationStatus.UNVERIFIED
+    attempts: int = 0
+    """Wrong answers so far on this call."""
+    max_attempts: int = 3
+    """The call's budget of wrong answers (`Settings.verification_max_attempts`)."""
+    method: FactorKind | None = None
+    """The factor that succeeded, for the record and the supervisor briefing."""
+    running: bool = False
+    """A verification step is collecting factors right now (redaction, return target)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChange:
+    from_phase: Phase
+    to_phase: Phase
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferAttempt:
+    mode: AttemptMode
+    supervisor: str | None
+    """Supervisor's name (never their number) or None when nobody was picked."""
+    outcome: TransferOutcome
+    detail: str = ""
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    """None while the attempt is still under way."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSwitch:
+    """A provider fallback the caller lived through (the record shows every one)."""
+
+    kind: ProviderKind
+    from_provider: str
+    to_provider: str
+    reason: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class CallState:
+    """Everything known about one call. Read its fields; change it through its methods."""
+
+    call: CallInfo
+    deps: CallDeps = field(repr=False)
+    caller: CallerMatch | None = None
+    """Customer matched by caller ID; account tools still refuse until verified."""
+    verification: VerificationState = field(default_factory=VerificationState)
+    phase: Phase = Phase.GREETING
+    phase_history: list[PhaseChange] = field(default_factory=list)
+    intent: Intent | None = None
+    """What the caller wants: set by the route to a specialist, cleared by a new request."""
+    actions: list[str] = field(default_factory=list)
+    """Short notes of what was done ("cancelled order 1002"): the supervisor's briefing."""
+    transfer_attempts: list[TransferAttempt] = field(default_factory=list)
+    provider_switches: list[ProviderSwitch] = field(default_factory=list)
+    outcome: CallOutcome | None = None
+    transferred_to: str | None = None
+    started_at: float = field(default_factory=time.time)
+    end_reason: str | None = None
+    escalated_from: Phase | None = None
+    """Where the escalation under way began: a failed transfer returns exactly there."""
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def verified(self) -> bool:
+        return self.verification.status is VerificationStatus.VERIFIED
+
+    @property
+    def verified_customer_id(self) -> int | None:
+        if self.verified and self.caller is not None:
+            return self.caller.customer_id
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return self.phase is Phase.ENDED
+
+    @property
+    def collecting_secrets(self) -> bool:
+        """The caller is saying verification factors now: what they say is redacted."""
+        return self.phase is Phase.VERIFICATION
+
+    def account(self) -> Any:
+        """The account repository scoped to the verified customer; refuses otherwise.
+
+        Every account tool goes through here, so no tool can reach account data for
+        an unverified caller or for any customer other than the verified one.
+        """
+        customer_id = self.verified_customer_id
+        if customer_id is None:
+            raise ToolError(
+                "The caller is not verified. Account information cannot be shared until "
+                "identity is verified."
+            )
+        return self.deps.accounts.scoped(customer_id)
+
+    def phases_visited(self) -> list[str]:
+        visited = [Phase.GREETING.value]
+        visited += [change.to_phase.value for change in self.phase_history]
+        return visited
+
+    # ------------------------------------------------------------------ conversation
+
+    def route_to(self, target: Phase, *, reason: str) -> None:
+        """Move between conversation phases (greeting, specialists, wrap-up).
+
+        Entering a specialist sets the intent it serves; entering WRAP_UP marks the request
+        resolved (unless the call already has an outcome); WRAP_UP → GREETING is a new
+        request, so the intent is cleared. Verification, escalation and the end of the call
+        have their own methods.
+        """
+        if target in (Phase.VERIFICATION, Phase.ESCALATION, Phase.ENDED):
+            raise PhaseTransitionError(f"{target} is entered through its own method")
+        if self.phase is Phase.VERIFICATION and self.verification.running:
+            raise PhaseTransitionError("cannot leave verification while it is running")
+        came_from = self.phase
+        self._move(target, reason)
+        if target in INTENT_OF:
+            self.intent = INTENT_OF[target]
+        elif target is Phase.WRAP_UP and self.outcome is None:
+            self.outcome = CallOutcome.RESOLVED
+        elif target is Phase.GREETING and came_from is Phase.WRAP_UP:
+            self.intent = None
+
+    def note(self, action: str) -> None:
+        """Record something done on the caller's behalf (for the briefing and record)."""
+        self.actions.append(action)
+
+    # ------------------------------------------------------------------ verification
+
+    def start_verification(self, intent: Intent) -> None:
+        """GREETING → VERIFICATION for a caller who wants `intent` and is not verified."""
+        if self.verified:
+            raise PhaseTransitionError("the caller is already verified")
+        self._move(Phase.VERIFICATION, f"{intent} needs a verified caller")
+        self.intent = intent
+        # A caller locked earlier in this call starts again with the attempts already spent
+        # (today's rule; the attempt budget of the security work belongs here).
+        self.verification.running = True
+
+    def no_caller_match(self) -> None:
+        """The caller ID matches no customer: there is nothing to verify against."""
+        self._require(Phase.VERIFICATION)
+        self.verification.status = VerificationStatus.NO_MATCH
+        self.verification.running = False
+
+    def factor_ok(self, kind: FactorKind) -> None:
+        """The caller gave a matching factor: verified."""
+        self._require_running()
+        self.verification.status = VerificationStatus.VERIFIED
+        self.verification.method = kind
+        self.verification.running = False
+
+    def factor_wrong(self) -> int:
+        """The caller gave a wrong factor; returns the attempts left (0: now locked)."""
+        self._require_running()
+        self.verification.attempts += 1
+        remaining = max(self.verification.max_attempts - self.verification.attempts, 0)
+        if remaining == 0:
+            self.verification.status = VerificationStatus.LOCKED
+            self.verification.running = False
+        return remaining
+
+    def end_verification(self, *, reason: str) -> None:
+        """VERIFICATION → GREETING once it finished without a verified caller."""
+        self._require_not_running()
+        self._move(Phase.GREETING, reason)
+
+    # ------------------------------------------------------------------ escalation
+
+    def begin_escalation(self, *, reason: str) -> None:
+        """→ ESCALATION, remembering where the caller was (a second call while one escalation
+        is under way keeps the first one's return phase)."""
+        if self.phase is Phase.ESCALATION:
+            return
+        came_from = self.phase
+        self._move(Phase.ESCALATION, f"escalation: {reason}"[:200])
+        self.escalated_from = came_from
+
+    def transfer_started(self, mode: AttemptMode, supervisor: str | None) -> TransferAttempt:
+        """Record an attempt under way (failed until `transfer_finished` says otherwise, so a
+        cancelled attempt is never recorded as a success)."""
+        attempt = TransferAttempt(mode=mode, supervisor=supervisor, outcome=TransferOutcome.FAILED)
+        self.transfer_attempts.append(attempt)
+        return attempt
+
+    def transfer_finished(
+        self, attempt: TransferAttempt, outcome: TransferOutcome, detail: str
+    ) -> TransferAttempt:
+        """Close an attempt from `transfer_started` with how it went."""
+        index = next(i for i, a in enumerate(self.transfer_attempts) if a is attempt)
+        done = replace(attempt, outcome=outcome, detail=detail, ended_at=time.time())
+        self.transfer_attempts[index] = done
+        return done
+
+    def transfer_recorded(
+        self, mode: AttemptMode, supervisor: str | None, outcome: TransferOutcome, detail: str
+    ) -> TransferAttempt:
+        """An attempt that started and ended at once (nobody on duty, closed, simulated)."""
+        now = time.time()
+        attempt = TransferAttempt(mode, supervisor, outcome, detail, started_at=now, ended_at=now)
+        self.transfer_attempts.append(attempt)
+        return attempt
+
+    def escalation_failed(self, *, reason: str) -> Phase:
+        """ESCALATION → the phase it began in (GREETING if that was a verification that has
+        since finished). Returns that phase."""
+        self._require(Phase.ESCALATION)
+        back = self.escalated_from or Phase.GREETING
+        if back is Phase.VERIFICATION and not self.verification.running:
+            back = Phase.GREETING
+        self._move(back, f"escalation: {reason}")
+        self.escalated_from = None
+        return back
+
+    def transferred(self, supervisor: str) -> None:
+        """A supervisor took the call (or a simulated transfer completed): the call ends."""
+        self._require(Phase.ESCALATION)
+        self.outcome = CallOutcome.TRANSFERRED
+        self.transferred_to = supervisor
+        self.end_reason = f"transferred to {supervisor}"
+        self.verification.running = False
+        self._move(Phase.ENDED, f"transferred to {supervisor}")
+
+    def caller_left_during_transfer(self) -> None:
+        """The caller hung up while on hold: the call ends, abandoned."""
+        self._require(Phase.ESCALATION)
+        self.outcome = CallOutcome.ABANDONED
+        self.end_reason = "caller hung up during transfer"
+        self.verification.running = False
+        self._move(Phase.ENDED, "caller hung up during transfer")
+
+    def callback_booked(self, ticket_id: int, preferred_time: str) -> None:
+        """A person will call back: that is this call's outcome (unless it ends otherwise)."""
+        self.outcome = CallOutcome.CALLBACK
+        self.note(f"callback ticket {ticket_id} ({preferred_time})")
+
+    # ------------------------------------------------------------------ the end
+
+    def said_goodbye(self) -> None:
+        """The caller is done and the agent says goodbye (the end-call tool)."""
+        if self.outcome is None:
+            self.outcome = CallOutcome.RESOLVED
+        self.end_reason = self.end_reason or "caller said goodbye"
+        self._end("goodbye")
+
+    def ended_by_us(self, *, reason: str) -> None:
+        """We close the call (inactivity, maximum duration): `reason` is recorded."""
+        if self.ended:
+            return
+        self.end_reason = reason
+        self.outcome = self.outcome or CallOutcome.ENDED
+        self._end(reason)
+
+    def caller_hung_up(self) -> None:
+        """The caller hung up (the session closes next; see `session_closed`)."""
+        if self.outcome is None:
+            self.outcome = CallOutcome.ABANDONED
+            self.end_reason = "caller hung up"
+
+    def session_closed(self, *, error: bool) -> None:
+        """The session closed, however it closed: settle the outcome and end the phase."""
+        if self.outcome is None:
+            # nobody closed the call on purpose: the caller hung up (or the session failed)
+            self.outcome = CallOutcome.FAILED if error else CallOutcome.ABANDONED
+            self.end_reason = self.end_reason or ("session error" if error else "caller hung up")
+        self._end(self.end_reason or "closed")
+
+    def provider_switched(
+        self, kind: ProviderKind, from_provider: str, to_provider: str, *, reason: str
+    ) -> None:
+        """A fallback chain moved to its next provider (or the greeting to the pipeline)."""
+        self.provider_switches.append(ProviderSwitch(kind, from_provider, to_provider, reason))
+
+    # ------------------------------------------------------------------ the record
+
+    def record_data(self) -> dict[str, object]:
+        """The JSON body of the call record: phases, handoffs, transfers, switches."""
+        return {
+            "phases": self.phases_visited(),
+            "handoffs": [
+                {
+                    "from": c.from_phase.value,
+                    "to": c.to_phase.value,
+                    "at": round(c.at, 3),
+                    "reason": c.reason,
+                }
+                for c in self.phase_history
+            ],
+            "intent": self.intent,
+            "verification": {
+                "status": self.verification.status.value,
+                "attempts": self.verification.attempts,
+                "method": self.verification.method,
+            },
+            "actions": list(self.actions),
+            "transfer_attempts": [
+                {**asdict(t), "outcome": t.outcome.value} for t in self.transfer_attempts
+            ],
+            "provider_switches": [asdict(s) for s in self.provider_switches],
+            "sip": self.call.is_sip,
+            "end_reason": self.end_reason,
+        }
+
+    # ------------------------------------------------------------------ internals
+
+    def _move(self, target: Phase, reason: str) -> None:
+        check_transition(self.phase, target, verified=self.verified)
+        if self.phase is Phase.ESCALATION and target is not Phase.ENDED:
+            back = self.escalated_from or Phase.GREETING
+            if target is not back and not (back is Phase.VERIFICATION and target is Phase.GREETING):
+                raise PhaseTransitionError(f"a failed escalation returns to {back}, not {target}")
+        self.phase_history.append(
+            PhaseChange(from_phase=self.phase, to_phase=target, at=time.time(), reason=reason)
+        )
+        self.phase = target
+
+    def _end(self, reason: str) -> None:
+        if self.ended:
+            return
+        self.verification.running = False
+        self._move(Phase.ENDED, reason)
+
+    def _require(self, phase: Phase) -> None:
+        if self.phase is not phase:
+            raise PhaseTransitionError(f"expected the call in {phase}, it is in {self.phase}")
+
+    def _require_running(self) -> None:
+        if not self.verification.running:
+            raise PhaseTransitionError("no verification is running")
+
+    def _require_not_running(self) -> None:
+        if self.verification.running:
+            raise PhaseTransitionError("the verification is still running")

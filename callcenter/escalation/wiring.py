@@ -1,0 +1,156 @@
+"""The one place the escalation's real adapters are built.
+
+`build_escalation(settings, db)` gives the production `EscalationPort`: the roster from the
+`supervisors` table, tickets in the database, the LiveKit server API of the running job, the
+caller's hold line over the agent session and the briefing leg in a consult room. No
+constructor below has a hidden default: what is not given here is not built. Tests pass
+fakes for the pieces that need a LiveKit SFU (the media) and keep the rest real.
+
+`business_hours(settings)` validates `CALLCENTER_BUSINESS_HOURS`/`_HOLIDAYS`/`_TIMEZONE`
+once; the worker and the console call it at start-up, so bad hours stop the program with
+a message instead of failing inside every call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from livekit.agents import RunContext, get_job_context
+
+from callcenter.config import ConfigError, MergeMode, Settings
+from callcenter.core.state import CallState
+from callcenter.data import Database, SupervisorStore, TicketStore
+from callcenter.escalation.callbacks import CallbackTickets
+from callcenter.escalation.hours import BusinessHours
+from callcenter.escalation.livekit_transfers import LiveKitTransfers
+from callcenter.escalation.manager import (
+    CallerLineFactory,
+    ConsultSource,
+    EscalationManager,
+    SessionEnder,
+)
+from callcenter.escalation.media import (
+    RoomConsultLegFactory,
+    SessionCallerLine,
+    end_session_after_reply,
+)
+from callcenter.escalation.roster import (
+    Roster,
+    RosterError,
+    Supervisor,
+    SupervisorDirectory,
+    supervisor_from_row,
+)
+from callcenter.escalation.warm import CallerLine, ConsultLegFactory
+
+log = logging.getLogger("callcenter.escalation")
+
+
+class StoreDirectory:
+    """`SupervisorDirectory` over the data layer's `SupervisorStore` (active rows only; an
+    invalid row is skipped with a warning, never dialled)."""
+
+    def __init__(self, store: SupervisorStore, *, default_region: str = "US") -> None:
+        self._store = store
+        self._region = default_region
+
+    async def roster(self) -> Roster:
+        supervisors: list[Supervisor] = []
+        for row in await self._store.list(active_only=True):
+            try:
+                supervisors.append(supervisor_from_row(row, default_region=self._region))
+            except RosterError as exc:
+                log.warning(
+                    "skipping invalid supervisor row",
+                    extra={"supervisor_id": getattr(row, "id", None), "error": str(exc)},
+                )
+        return Roster(tuple(supervisors))
+
+
+def business_hours(settings: Settings) -> BusinessHours:
+    """The contact center's hours from settings; `ConfigError` naming what to fix."""
+    try:
+        return BusinessHours.from_settings(settings)
+    except RosterError as exc:
+        raise ConfigError(f"CALLCENTER_BUSINESS_HOURS / _HOLIDAYS: {exc}") from None
+
+
+def job_transfers(settings: Settings) -> LiveKitTransfers:
+    """Transfers over the running job's LiveKit server API client."""
+    return LiveKitTransfers(
+        lambda: get_job_context().api,
+        trunk_id=settings.sip_outbound_trunk_id,
+        caller_id_number=settings.sip_caller_id_number,
+        ringing_timeout_s=settings.ringing_timeout_s,
+    )
+
+
+def session_caller_line(ctx: RunContext[CallState]) -> CallerLine:
+    """The caller's hold line over the tool's session and the job's room."""
+    return SessionCallerLine(ctx.session, get_job_context().room)
+
+
+def room_consult(settings: Settings) -> ConsultSource:
+    """Briefing legs in consult rooms, with the caller session's models."""
+
+    def source(ctx: RunContext[CallState]) -> ConsultLegFactory:
+        return RoomConsultLegFactory(settings, ctx.session)
+
+    return source
+
+
+def job_room() -> object:
+    return get_job_context().room
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def build_escalation(
+    settings: Settings,
+    db: Database | None,
+    *,
+    directory: SupervisorDirectory | None = None,
+    tickets: CallbackTickets | None = None,
+    transfers: LiveKitTransfers | None = None,
+    consult: ConsultSource | None = None,
+    caller_line: CallerLineFactory | None = None,
+    room: Callable[[], Any] | None = None,
+    end_session: SessionEnder | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> EscalationManager:
+    """The production `EscalationPort`; each keyword replaces one real adapter (tests).
+
+    Raises `ConfigError` for invalid business hours. A missing outbound trunk is only
+    warned about: the console simulates transfers, a phone call's transfer then fails and
+    the caller is offered a callback.
+    """
+    if settings.sip_outbound_trunk_id is None:
+        log.warning("no LIVEKIT_SIP_OUTBOUND_TRUNK: phone transfers will fail (console simulates)")
+    if settings.merge_mode is MergeMode.CLOUD:
+        log.info("warm transfers merge with MoveParticipant (LiveKit Cloud)")
+    if directory is None or tickets is None:
+        if db is None:
+            raise ValueError(
+                "build_escalation needs `db` unless `directory` and `tickets` are given"
+            )
+        directory = directory or StoreDirectory(
+            SupervisorStore(db), default_region=settings.default_region
+        )
+        tickets = tickets or TicketStore(db)
+    return EscalationManager(
+        settings,
+        hours=business_hours(settings),
+        directory=directory,
+        tickets=tickets,
+        transfers=transfers or job_transfers(settings),
+        consult=consult or room_consult(settings),
+        caller_line=caller_line or session_caller_line,
+        room=room or job_room,
+        end_session=end_session or end_session_after_reply,
+        clock=clock or utc_now,
+    )

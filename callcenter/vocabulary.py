@@ -1,0 +1,78 @@
+"""The words every layer shares, defined once: how a call ended, how a transfer went,
+what a caller wants, how they proved who they are.
+
+This module imports nothing from the product, so anything may import it: the settings
+(`TransferMode`), the data layer (the call record's `CallOutcome`, the supervisors'
+`TransferMode`), the call core and the escalation. Values are stored in the database and
+the call record's JSON: renaming one is a migration, adding one is a new CHECK value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final, Literal
+
+Intent = Literal["orders", "billing", "other"]
+"""What the caller wants, as triaged by the greeting agent (and the roster skill needed)."""
+
+FactorKind = Literal["zip", "last_four", "pin"]
+"""A verification factor: the account's ZIP code, last four of the account number, PIN."""
+
+FACTOR_DIGITS: Final[dict[FactorKind, int]] = {"zip": 5, "last_four": 4, "pin": 4}
+"""How many digits each factor has (a shorter or longer answer is not an attempt)."""
+
+
+class TransferMode(StrEnum):
+    """How a supervisor is reached: briefed first (warm) or handed the call (cold, REFER)."""
+
+    WARM = "warm"
+    COLD = "cold"
+
+
+AttemptMode = Literal["warm", "cold", "simulated"]
+"""A transfer attempt as recorded: `simulated` when the call has no SIP leg (console)."""
+
+
+class CallOutcome(StrEnum):
+    """How a call ended, as stored on the call record (one enum for state and database).
+
+    `ended`: closed by us for another reason (inactivity, maximum duration); the record's
+    `end_reason` says which. `abandoned`: the caller hung up first.
+    """
+
+    RESOLVED = "resolved"
+    TRANSFERRED = "transferred"
+    CALLBACK = "callback"
+    ABANDONED = "abandoned"
+    FAILED = "failed"
+    ENDED = "ended"
+
+
+class TransferOutcome(StrEnum):
+    """How one transfer attempt went, from the caller's point of view."""
+
+    CONNECTED = "connected"
+    SIMULATED = "simulated"
+    """No SIP leg exists (console or web call): nobody was dialled."""
+    NO_ANSWER = "no_answer"
+    DECLINED = "declined"
+    VOICEMAIL = "voicemail"
+    BUSY = "busy"
+    FAILED = "failed"
+    CALLER_HUNG_UP = "caller_hung_up"
+    SUPERVISOR_HUNG_UP = "supervisor_hung_up"
+    UNAVAILABLE = "unavailable"
+    """Nobody on duty for the skill, or outside business hours."""
+
+
+class VerificationStatus(StrEnum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    LOCKED = "locked"
+    """Too many wrong answers: no more attempts on this call."""
+    NO_MATCH = "no_match"
+    """The caller ID matches no customer (or is withheld): nothing to verify against."""
+
+
+ProviderKind = Literal["llm", "stt", "tts", "realtime", "greeting_to_pipeline", "degraded"]
+"""Which model chain switched provider (recorded on the call record)."""
