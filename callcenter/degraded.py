@@ -36,7 +36,7 @@ from livekit.agents.types import (
 )
 
 from callcenter.speech import digit_groups
-from callcenter.telephony.dtmf import KEYPAD_PREFIX
+from callcenter.vocabulary import KEYPAD_PREFIX
 
 _HUMAN = re.compile(
     r"\b(human|person|people|agent|representative|rep|supervisor|operator|manager|someone)\b"

@@ -74,5 +74,9 @@ class VerificationStatus(StrEnum):
     """The caller ID matches no customer (or is withheld): nothing to verify against."""
 
 
+KEYPAD_PREFIX: Final = "(keypad)"
+"""Keyed digits reach the model as a caller turn starting with this marker, "(keypad) 4421"
+(`telephony.dtmf` writes it; the prompts, the degraded mode and turn-taking read it)."""
+
 ProviderKind = Literal["llm", "stt", "tts", "realtime", "greeting_to_pipeline", "degraded"]
 """Which model chain switched provider (recorded on the call record)."""

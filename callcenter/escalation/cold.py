@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
+from callcenter.escalation.result import TransferResult
 from callcenter.escalation.roster import Supervisor
-from callcenter.escalation.warm import WarmResult
 from callcenter.vocabulary import TransferOutcome
 
 
@@ -22,7 +22,7 @@ class ColdTransfer:
     caller_room: str
     caller_identity: str
 
-    async def run(self, supervisor: Supervisor) -> WarmResult:
+    async def run(self, supervisor: Supervisor) -> TransferResult:
         """REFER the caller to `supervisor.contact`; CONNECTED when the far end accepted."""
         try:
             await self.transfers.refer(
@@ -31,5 +31,5 @@ class ColdTransfer:
                 transfer_to=supervisor.contact,
             )
         except TransferFailed as failure:
-            return WarmResult(failure.outcome, failure.detail)
-        return WarmResult(TransferOutcome.CONNECTED, "SIP REFER accepted", supervisor.name)
+            return TransferResult(failure.outcome, failure.detail)
+        return TransferResult(TransferOutcome.CONNECTED, "SIP REFER accepted", supervisor.name)

@@ -19,7 +19,7 @@ Merge modes (`Settings.merge_mode`):
   hearing each other, the caller's agent publishes only to the caller (hold music,
   reassurance) and the briefing leg only to the supervisor. Connecting re-subscribes them.
 
-Every exit path hangs up what it dialled and returns a `WarmResult` with a
+Every exit path hangs up what it dialled and returns a `TransferResult` with a
 `TransferOutcome`; nothing here talks to the model. Media (hold audio, the briefing
 conversation) sits behind `CallerLine` and `ConsultLegFactory` so the Twirp side is
 tested against the LiveKit emulator and the media side is swapped for fakes.
@@ -36,8 +36,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from callcenter import prompts
 from callcenter.config import MergeMode
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
+from callcenter.escalation.result import TransferResult
 from callcenter.escalation.roster import Supervisor
 from callcenter.vocabulary import TransferOutcome
 
@@ -99,14 +101,6 @@ class CallerLine(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class WarmResult:
-    outcome: TransferOutcome
-    detail: str = ""
-    identity: str | None = None
-    """The supervisor's participant identity (set when connected)."""
-
-
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -156,13 +150,16 @@ class WarmTransfer:
     caller_left: asyncio.Event
     briefing: str
     briefing_timeout_s: float = 90.0
+    on_answered: Callable[[], None] | None = None
+    """Called when the supervisor answered, before the briefing starts (the hold line's
+    BRIEFING state)."""
 
     def consult_room(self, attempt: int) -> str:
         if self.merge_mode is MergeMode.CLOUD:
             return f"{self.caller_room}-consult-{attempt}"
         return self.caller_room
 
-    async def run(self, supervisor: Supervisor, attempt: int) -> WarmResult:
+    async def run(self, supervisor: Supervisor, attempt: int) -> TransferResult:
         """Dial, brief and connect `supervisor`; always returns, never leaves a leg up."""
         room = self.consult_room(attempt)
         identity = supervisor_identity(supervisor, attempt)
@@ -183,8 +180,10 @@ class WarmTransfer:
                     self.caller_left,
                 )
             except TransferFailed as failure:
-                return WarmResult(failure.outcome, failure.detail)
+                return TransferResult(failure.outcome, failure.detail)
 
+            if self.on_answered is not None:
+                self.on_answered()
             if self.merge_mode is MergeMode.SELF_HOSTED:
                 await self._isolate(identity, hear=False)
 
@@ -200,7 +199,9 @@ class WarmTransfer:
                     self.caller_left,
                 )
             except TimeoutError:
-                return WarmResult(TransferOutcome.NO_ANSWER, "no decision within briefing timeout")
+                return TransferResult(
+                    TransferOutcome.NO_ANSWER, "no decision within briefing timeout"
+                )
             assert isinstance(result, BriefingResult)
             if result.decision is not ConsultDecision.CONNECT:
                 outcome = {
@@ -208,28 +209,25 @@ class WarmTransfer:
                     ConsultDecision.VOICEMAIL: TransferOutcome.VOICEMAIL,
                     ConsultDecision.HUNG_UP: TransferOutcome.SUPERVISOR_HUNG_UP,
                 }[result.decision]
-                return WarmResult(outcome, result.detail or result.decision.value)
+                return TransferResult(outcome, result.detail or result.decision.value)
 
             if self.caller_left.is_set():
                 raise CallerGone
             await self._merge(room, identity)
             connected = True
-            return WarmResult(
+            return TransferResult(
                 TransferOutcome.CONNECTED, f"merged ({self.merge_mode.value})", identity
             )
         except CallerGone:
             if leg is not None:
                 with contextlib.suppress(Exception):
-                    await leg.tell_supervisor(
-                        "Sorry, the caller has just hung up, so there is nobody to connect. "
-                        "I'm ending this call now. Thank you."
-                    )
-            return WarmResult(TransferOutcome.CALLER_HUNG_UP, "caller hung up before the merge")
+                    await leg.tell_supervisor(prompts.line("escalation.supervisor.caller_hung_up"))
+            return TransferResult(TransferOutcome.CALLER_HUNG_UP, "caller hung up before the merge")
         except TransferFailed as failure:
-            return WarmResult(TransferOutcome.FAILED, failure.detail)
+            return TransferResult(TransferOutcome.FAILED, failure.detail)
         except Exception as exc:  # agent-side error: never strand the caller
             log.exception("warm transfer error", extra={"room": self.caller_room})
-            return WarmResult(TransferOutcome.FAILED, f"agent error: {type(exc).__name__}")
+            return TransferResult(TransferOutcome.FAILED, f"agent error: {type(exc).__name__}")
         finally:
             if leg is not None:
                 with contextlib.suppress(Exception):

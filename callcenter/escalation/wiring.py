@@ -23,15 +23,16 @@ from livekit.agents import RunContext, get_job_context
 from callcenter.config import ConfigError, MergeMode, Settings
 from callcenter.core.state import CallState
 from callcenter.data import Database, SupervisorStore, TicketStore
+from callcenter.escalation.attempts import (
+    CallerLineFactory,
+    ConsultSource,
+    HoldObserver,
+    TransferAttempts,
+)
 from callcenter.escalation.callbacks import CallbackTickets
 from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.livekit_transfers import LiveKitTransfers
-from callcenter.escalation.manager import (
-    CallerLineFactory,
-    ConsultSource,
-    EscalationManager,
-    SessionEnder,
-)
+from callcenter.escalation.manager import EscalationManager, SessionEnder
 from callcenter.escalation.media import (
     RoomConsultLegFactory,
     SessionCallerLine,
@@ -122,6 +123,7 @@ def build_escalation(
     room: Callable[[], Any] | None = None,
     end_session: SessionEnder | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    on_hold_change: HoldObserver | None = None,
 ) -> EscalationManager:
     """The production `EscalationPort`; each keyword replaces one real adapter (tests).
 
@@ -142,15 +144,20 @@ def build_escalation(
             SupervisorStore(db), default_region=settings.default_region
         )
         tickets = tickets or TicketStore(db)
+    attempts = TransferAttempts(
+        settings,
+        transfers=transfers or job_transfers(settings),
+        caller_line=caller_line or session_caller_line,
+        consult=consult or room_consult(settings),
+        room=room or job_room,
+        on_hold_change=on_hold_change,
+    )
     return EscalationManager(
         settings,
         hours=business_hours(settings),
         directory=directory,
         tickets=tickets,
-        transfers=transfers or job_transfers(settings),
-        consult=consult or room_consult(settings),
-        caller_line=caller_line or session_caller_line,
-        room=room or job_room,
+        attempts=attempts,
         end_session=end_session or end_session_after_reply,
         clock=clock or utc_now,
     )

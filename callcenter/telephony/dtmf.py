@@ -15,9 +15,7 @@ from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.beta.workflows import GetDtmfTask
 
-KEYPAD_PREFIX = "(keypad)"
-"""Keyed digits reach the model as a caller turn starting with this marker (the prompts and
-the degraded mode read it)."""
+from callcenter.vocabulary import KEYPAD_PREFIX
 
 KEYPAD_TASK_TOOL = "record_inputs"
 """The tool the framework's `GetDtmfTask` offers while it collects keys (its tools are made

@@ -22,6 +22,7 @@ from livekit.agents.utils import http_context
 from livekit.protocol.models import TrackInfo, TrackType
 
 from callcenter.data import Database
+from callcenter.escalation.attempts import HoldState
 from callcenter.escalation.manager import EscalationManager
 from callcenter.escalation.roster import StaticDirectory, Supervisor
 from callcenter.escalation.wiring import build_escalation
@@ -94,6 +95,8 @@ class Harness:
     ended: list[Any]
     db: Database
     build: Callable[..., EscalationManager]
+    hold: list[HoldState]
+    """Every move of the caller's hold line, in order (`escalation.attempts.HoldState`)."""
 
     def calls(self, method: str) -> list[Any]:
         return [c.request for c in self.server.calls_to(method)]
@@ -120,6 +123,7 @@ async def harness(
     line = FakeLine()
     consult = FakeConsult()
     ended: list[Any] = []
+    hold: list[HoldState] = []
 
     def build(
         *,
@@ -137,11 +141,12 @@ async def harness(
             caller_line=lambda ctx: line,
             end_session=ended.append,
             clock=lambda: now,
+            on_hold_change=lambda state, before, after: hold.append(after),
         )
 
     async with http_context.open():
         with fake_job_context(room=room):
-            yield Harness(server, room, line, consult, ended, db, build)
+            yield Harness(server, room, line, consult, ended, db, build, hold)
 
 
 @pytest.fixture

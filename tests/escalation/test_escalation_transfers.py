@@ -14,6 +14,7 @@ from livekit.protocol.models import TrackInfo, TrackType
 
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
+from callcenter.escalation.attempts import HoldState
 from callcenter.vocabulary import CallOutcome, TransferOutcome
 from tests.escalation.conftest import Harness
 from tests.escalation.helpers import (
@@ -36,6 +37,8 @@ from tests.escalation.helpers import (
 )
 from tests.support.livekit_server import TwirpFault
 
+ON_HOLD, DIALLING, BRIEFING = HoldState.ON_HOLD, HoldState.DIALLING, HoldState.BRIEFING
+TALKING, CONNECTED, RETURNED = HoldState.TALKING, HoldState.CONNECTED, HoldState.RETURNED
 SIP = "livekit.SIP/"
 ROOM = "livekit.RoomService/"
 
@@ -116,6 +119,7 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
     assert "do not say anything more" in text
     assert harness.line.events[0][0] == "say" and "hold" in harness.line.said[0]
     assert ("hold", True) in harness.line.events and harness.line.events[-1] == ("hold", False)
+    assert harness.hold == [ON_HOLD, DIALLING, BRIEFING, CONNECTED]
     # the briefing names the caller, verification, intent, what was done and why
     briefing = harness.consult.opened[0]["briefing"]
     for fact in ("Dana", "verified (zip)", "orders", "looked up order 1002", "late delivery"):
@@ -185,6 +189,7 @@ async def test_sip_failure_then_next_supervisor_connects(
     # the failed leg was cleaned up: its consult room deleted
     assert f"{CALLER_ROOM}-consult-1" in [r.room for r in harness.calls(ROOM + "DeleteRoom")]
     assert c.userdata.transferred_to == "Carla Diaz"
+    assert harness.hold == [ON_HOLD, DIALLING, ON_HOLD, DIALLING, BRIEFING, CONNECTED]
 
 
 @pytest.mark.parametrize(
@@ -218,6 +223,7 @@ async def test_briefing_failures_hang_up_and_return_caller(
     assert state.outcome is None
     assert "request_callback" in text and "Omar Haddad" in text
     assert harness.line.events[-1] == ("hold", False)
+    assert harness.hold == [ON_HOLD, DIALLING, BRIEFING] * 2 + [ON_HOLD, RETURNED]
     assert harness.ended == []
 
 
@@ -290,6 +296,7 @@ async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
     ]
     assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
     assert "hung up" in text
+    assert harness.hold == [ON_HOLD, DIALLING, RETURNED]
 
 
 @pytest.mark.parametrize("merge_mode", ["cloud", "self_hosted"])
@@ -367,6 +374,7 @@ async def test_cold_transfer_refers_caller(harness: Harness) -> None:
     assert c.userdata.transferred_to == "Priya Shah"
     assert harness.line.said == ["I'm transferring you to Priya Shah now. One moment."]
     assert ("hold", True) not in harness.line.events
+    assert harness.hold == [DIALLING, CONNECTED]
     assert "do not say anything more" in text
 
 
@@ -402,6 +410,7 @@ async def test_cold_transfer_failures_bring_caller_back(harness: Harness) -> Non
     ]
     assert c.userdata.phase is Phase.ORDERS
     assert "callback" in text
+    assert harness.hold == [DIALLING, TALKING, DIALLING, TALKING, RETURNED]
 
 
 # ----------------------------------------------------------------------------- no transfer
