@@ -3,8 +3,9 @@
 What it is: an `llm.LLM` that reads the last turn and the tools the current agent
 offers, and answers by rules instead of by a model. It routes by keywords ("order",
 "bill", "person") and keypad digits, picks order numbers, ZIP codes and PINs out of
-what the caller said, calls the same tools the real model would, and reads the tools'
-results back. When it cannot tell what the caller wants, it offers a person or a
+what the caller said, calls the same tools the real model would, and reads back the
+spoken part of the tools' replies (`ToolReply.say`; the model-facing `do` part is never
+read out). When it cannot tell what the caller wants, it offers a person or a
 callback. It is used when no provider keys are set (so the product runs on a fresh
 machine, and in the terminal console) and as the last link of every fallback chain,
 so a call survives every model provider being down.
@@ -12,19 +13,22 @@ so a call survives every model provider being down.
 What it is not: a conversationalist. It handles the product's own flows and nothing
 else, on purpose: anything it does not recognise goes to a human.
 
-How it knows where it is: each phase offers a distinctive tool (`route_to_orders` in
-greeting, `check_zip_code` in verification, `lookup_order` in orders, ...). A turn
-that ends with a system message is an instructed turn (an agent's `on_enter`); a turn
-that ends with a tool output is read back; otherwise the caller just spoke.
+How it knows where it is: each phase offers tools no other phase has, read from the
+agents' own declarations (`agents.catalog.phase_tools()`, the supervisor briefing agent,
+the keypad task), so a tool added to or renamed in an agent moves the detection with it.
+A turn that ends with a system message is an instructed turn (an agent's `on_enter`); a
+turn that ends with a tool output is read back; otherwise the caller just spoke. Its own
+sentences are in `prompts/lines.toml` (`[degraded]`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from livekit.agents import llm
 from livekit.agents.llm import ChatChunk, ChoiceDelta, FunctionToolCall
@@ -35,7 +39,14 @@ from livekit.agents.types import (
     NotGivenOr,
 )
 
+from callcenter import prompts
+from callcenter.agents.catalog import own_tools, phase_tools
+from callcenter.agents.shared_tools import END_CALL_TOOL_NAME
+from callcenter.core.phases import Phase
+from callcenter.core.replies import parse
+from callcenter.escalation.media import BriefingAgent
 from callcenter.speech import digit_groups
+from callcenter.telephony.dtmf import KEYPAD_TASK_TOOL
 from callcenter.vocabulary import KEYPAD_PREFIX
 
 _HUMAN = re.compile(
@@ -55,9 +66,35 @@ _BILLING = re.compile(
 )
 _YES = re.compile(r"\b(yes|yeah|yep|sure|please do|go ahead|confirm|correct|do it|ok(ay)?)\b")
 _NO = re.compile(r"^\s*(no|nope|nah)\b")
-_MODEL_DIRECTED = re.compile(
-    r"^(ask|offer|tell|thank|say|do not|don't|call|continue|use|read|confirm briefly)\b", re.I
+
+BRIEFING: Final = "briefing"
+KEYPAD: Final = "keypad"
+"""The two steps that are not phases: the supervisor briefing leg, the keypad task."""
+
+_DETECTION_ORDER: Final = (
+    Phase.VERIFICATION,
+    Phase.ORDERS,
+    Phase.BILLING,
+    Phase.WRAP_UP,
+    Phase.GREETING,
 )
+
+
+@functools.cache
+def step_markers() -> tuple[tuple[str, frozenset[str]], ...]:
+    """For each step the degraded mode handles, the tools only that step offers.
+
+    Read from the declarations (the phase agents and tasks, the briefing agent, the keypad
+    task's tool), so nothing here names a phase's tools by hand."""
+    tools = phase_tools()
+    markers: list[tuple[str, frozenset[str]]] = [
+        (BRIEFING, own_tools(BriefingAgent)),
+        (KEYPAD, frozenset({KEYPAD_TASK_TOOL})),
+    ]
+    for phase in _DETECTION_ORDER:
+        others = frozenset().union(*(t for p, t in tools.items() if p is not phase))
+        markers.append((phase.value, tools[phase] - others))
+    return tuple(markers)
 
 
 @dataclass
@@ -152,34 +189,38 @@ class _Policy:
         return ""
 
     def _phase(self) -> str:
-        for tool, phase in (
-            ("connect_to_caller", "briefing"),
-            ("record_inputs", "keypad"),
-            ("check_zip_code", "verification"),
-            ("lookup_order", "orders"),
-            ("get_balance", "billing"),
-            ("help_with_something_else", "wrap_up"),
-            ("route_to_orders", "greeting"),
-        ):
-            if tool in self.tools:
-                return phase
+        for step, markers in step_markers():
+            if markers & self.tools:
+                return step
         return "unknown"
 
     def decide(self) -> Decision:
         if not self.items:
             return self._opener(self._phase())
         last = self.items[-1]
-        if last.type == "function_call_output" and self._phase() == "keypad":
+        if last.type == "function_call_output" and self._phase() == KEYPAD:
             # the keypad task starts inside `enter_pin_on_keypad`: the output it sees is the
             # framework's "still in progress" placeholder, not something to read out
-            return self._opener("keypad")
+            return self._opener(KEYPAD)
         if last.type == "function_call_output":
-            return Decision(text=_speakable(last.output, is_error=last.is_error))
+            return Decision(text=self._read_back(last))
         if last.role == "system" or last.role == "developer":
             return self._opener(self._phase())
         if last.role != "user":
             return Decision()
         return self._answer(self._phase(), (last.text_content or "").lower())
+
+    def _read_back(self, output: Any) -> str:
+        """What the caller hears after a tool: the reply's spoken part (and, after an error,
+        the offer to try again or reach a person). The end-call tool's own output is an
+        instruction to say goodbye, so the goodbye line is said instead."""
+        if output.name == END_CALL_TOOL_NAME and not output.is_error:
+            return _line("goodbye", company=self.company)
+        reply = parse(output.output)
+        said = reply.say if reply is not None else ""
+        if not output.is_error:
+            return said
+        return " ".join(part for part in (said or _line("tool_failed"), _line("after_error")))
 
     # --- instructed turns (on_enter) -------------------------------------------------------
     def _opener(self, phase: str) -> Decision:
@@ -189,59 +230,46 @@ class _Policy:
             if latest and (_ORDERS.search(latest) or _BILLING.search(latest)):
                 return self._answer("greeting", latest)  # back from wrap-up with a new request
             if latest:
-                return Decision(text="What else can I help you with today?")
-            return Decision(
-                text=f"Thanks for calling {self.company}. How can I help you today? "
-                "I can help with orders and billing, or connect you with a person."
-            )
+                return Decision(text=_line("what_else"))
+            return Decision(text=_line("greeting", company=self.company))
         if phase == "verification":
-            return Decision(
-                text="First I need to verify your identity. Please tell me the ZIP code on "
-                "your account, the last four digits of your account number, or your PIN. "
-                "You can also key your PIN on the keypad."
-            )
+            return Decision(text=_line("verify"))
         if phase == "keypad":
-            return Decision(text="Please key your four-digit PIN now, then press pound.")
+            return Decision(text=_line("key_pin"))
         if phase == "orders":
             number = _order_number_from(users)
             if number:
                 intent = " ".join(u for u in users if number in "".join(digit_groups(u)))
                 return Decision(tool=_order_tool(intent), arguments=_order_args(intent, number))
-            return Decision(
-                text="I can look up an order, track a package, cancel an order that hasn't "
-                "shipped, or start a return. What's the order number?"
-            )
+            return Decision(text=_line("orders"))
         if phase == "billing":
             if users and _BILLING.search(users[-1]):
                 billing = self._billing_decision(users[-1])
                 if billing.tool:
                     return billing
-            return Decision(
-                text="I can tell you your balance, go over invoices and charges, review "
-                "payments, or open a refund request. What would you like?"
-            )
+            return Decision(text=_line("billing"))
         if phase == "wrap_up":
-            return Decision(text="All done. Is there anything else I can help you with?")
-        if phase == "briefing":
-            return Decision(text="Hello, I have a caller on hold who needs help. " + self._brief())
-        return Decision(text="How can I help?")
+            return Decision(text=_line("wrap_up"))
+        if phase == BRIEFING:
+            return Decision(text=_line("briefing_hello") + " " + self._brief())
+        return Decision(text=_line("how_can_i_help"))
 
     def _brief(self) -> str:
-        return "Would you like me to connect you? Say yes to connect or no to decline."
+        return _line("briefing_question")
 
     # --- caller turns ------------------------------------------------------------------------
     def _answer(self, phase: str, text: str) -> Decision:
-        if phase == "briefing":
+        if phase == BRIEFING:
             if _YES.search(text) or "connect" in text:
                 return Decision(tool="connect_to_caller")
             if _NO.search(text) or "decline" in text or "can't" in text:
                 return Decision(tool="decline_transfer", arguments={"reason": text[:120]})
             return Decision(text=self._brief())
-        if phase == "keypad":
+        if phase == KEYPAD:
             digits = "".join(digit_groups(text))
             if digits:
-                return Decision(tool="record_inputs", arguments={"inputs": list(digits)})
-            return Decision(text="Please key your PIN on the keypad.")
+                return Decision(tool=KEYPAD_TASK_TOOL, arguments={"inputs": list(digits)})
+            return Decision(text=_line("key_pin_again"))
 
         keyed = text.startswith(KEYPAD_PREFIX)
         wants_person = (keyed and text.removeprefix(KEYPAD_PREFIX).strip() == "0") or (
@@ -281,11 +309,7 @@ class _Policy:
         return self._fallback()
 
     def _fallback(self) -> Decision:
-        return Decision(
-            text="I'm sorry, I'm working in a limited mode right now and didn't catch that. "
-            "I can connect you with a person, or arrange for someone to call you back. "
-            "Which would you prefer?"
-        )
+        return Decision(text=_line("fallback"))
 
     def _verification(self, text: str, keyed: bool) -> Decision:
         # "last four" names the factor; its "four" is not one of the digits
@@ -303,10 +327,7 @@ class _Policy:
                 return Decision(tool="check_zip_code", arguments={"zip_code": digits})
         elif len(digits) == 4:
             return Decision(tool="check_pin", arguments={"pin": digits})
-        return Decision(
-            text="Sorry, I didn't get that. Please say your ZIP code, the last four digits of "
-            "your account number, or your PIN."
-        )
+        return Decision(text=_line("verify_again"))
 
     def _orders(self, text: str) -> Decision:
         if _BYE.search(text) and "end_call" in self.tools:
@@ -327,7 +348,7 @@ class _Policy:
         if re.search(r"\b(recent|my orders|list|all)\b", text):
             return Decision(tool="list_recent_orders", arguments={"limit": 3})
         if _ORDERS.search(text):
-            return Decision(text="Sure. What's the order number?")
+            return Decision(text=_line("order_number"))
         if _NO.search(text):
             return Decision(tool="finish_request")
         return self._fallback()
@@ -359,7 +380,7 @@ class _Policy:
                         "reason": text[:120],
                     },
                 )
-            return Decision(text="Which invoice is the refund for, and how much?")
+            return Decision(text=_line("refund_details"))
         if groups and re.search(r"\b(charge|invoice|inv)\b", text):
             return Decision(tool="explain_charge", arguments={"invoice_number": groups[0]})
         if re.search(r"\b(balance|owe|due)\b", text):
@@ -369,7 +390,7 @@ class _Policy:
         if re.search(r"\b(payments?|paid)\b", text):
             return Decision(tool="payment_history", arguments={"limit": 3})
         if "charge" in text:
-            return Decision(text="Which invoice is the charge on? The number starts with INV.")
+            return Decision(text=_line("charge_invoice"))
         return Decision()
 
 
@@ -412,21 +433,6 @@ def _time_in(text: str) -> str:
     return match.group(0)[:60] if match else "as soon as possible"
 
 
-def _speakable(output: str, *, is_error: bool) -> str:
-    """A tool result read to the caller: model-directed sentences dropped, 'the caller' → 'you'."""
-    sentences = re.split(r"(?<=[.!?])\s+", output.strip())
-    kept = [s for s in sentences if s and not _MODEL_DIRECTED.match(s)]
-    text = " ".join(kept) or ("Sorry, I couldn't do that." if is_error else "Done.")
-    for old, new in (
-        ("this caller's", "your"),
-        ("the caller's", "your"),
-        ("The caller's", "Your"),
-        ("The caller has", "You have"),
-        ("the caller has", "you have"),
-        ("The caller", "You"),
-        ("the caller", "you"),
-    ):
-        text = text.replace(old, new)
-    if is_error:
-        text += " Could you check that and try again, or would you like a person to help?"
-    return text
+def _line(name: str, **facts: Any) -> str:
+    """One of the degraded mode's own sentences (`prompts/lines.toml`, `[degraded]`)."""
+    return prompts.line(f"degraded.{name}", **facts)

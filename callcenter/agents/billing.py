@@ -19,7 +19,9 @@ from callcenter.agents.describe import (
 )
 from callcenter.agents.handoff import handoff
 from callcenter.core.phases import Phase
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.data import RefundRequestError
 from callcenter.money import format_cents, parse_amount_to_cents
 from callcenter.speech import digits_in
 
@@ -32,10 +34,10 @@ def parse_invoice_number(raw: str) -> str:
     """'inv 2001', 'two zero zero one' → 'INV-2001'; `ToolError` when there is no number."""
     digits = digits_in(raw)
     if not 3 <= len(digits) <= 10:
-        raise ToolError(
-            f"'{raw}' is not an invoice number. Invoice numbers look like INV-2001. "
-            "Ask the caller to read it again, or offer to list their recent invoices."
-        )
+        raise ToolReply(
+            say=f"'{raw}' is not an invoice number. Invoice numbers look like INV-2001.",
+            do="Ask the caller to read it again, or offer to list their recent invoices.",
+        ).error()
     return f"INV-{digits}"
 
 
@@ -48,49 +50,49 @@ class BillingAgent(CallAgent):
         return {**super().prompt_facts(), "first_name": first_name}
 
     @function_tool
-    async def get_balance(self, ctx: RunContext[CallState]) -> str:
+    async def get_balance(self, ctx: RunContext[CallState]) -> ToolReply:
         """The caller's current balance: what is open, what is overdue, the next due date."""
         balance = await ctx.userdata.account().balance()
         ctx.userdata.note("checked balance")
-        return describe_balance(balance)
+        return ToolReply(say=describe_balance(balance))
 
     @function_tool
     async def list_invoices(
         self,
         ctx: RunContext[CallState],
         limit: Annotated[int, Field(ge=1, le=10, description="How many, newest first.")] = 3,
-    ) -> str:
+    ) -> ToolReply:
         """List the caller's most recent invoices with amount, date and status."""
         invoices = await ctx.userdata.account().recent_invoices(limit=limit)
         if not invoices:
-            return "There are no invoices on this account."
+            return ToolReply(say="There are no invoices on this account.")
         ctx.userdata.note("listed invoices")
-        return " ".join(describe_invoice(i) for i in invoices)
+        return ToolReply(say=" ".join(describe_invoice(i) for i in invoices))
 
     @function_tool
     async def explain_charge(
         self, ctx: RunContext[CallState], invoice_number: InvoiceNumber
-    ) -> str:
+    ) -> ToolReply:
         """Explain what an invoice charged for, line by line."""
         number = parse_invoice_number(invoice_number)
         invoice = await ctx.userdata.account().get_invoice(number)
         if invoice is None:
-            raise ToolError(_not_found(number))
+            raise _not_found(number)
         ctx.userdata.note(f"explained invoice {number}")
-        return describe_invoice(invoice, with_lines=True)
+        return ToolReply(say=describe_invoice(invoice, with_lines=True))
 
     @function_tool
     async def payment_history(
         self,
         ctx: RunContext[CallState],
         limit: Annotated[int, Field(ge=1, le=10, description="How many, newest first.")] = 3,
-    ) -> str:
+    ) -> ToolReply:
         """The caller's recent payments: date, amount, method (card last four only)."""
         payments = await ctx.userdata.account().recent_payments(limit=limit)
         if not payments:
-            return "There are no payments on this account yet."
+            return ToolReply(say="There are no payments on this account yet.")
         ctx.userdata.note("reviewed payment history")
-        return " ".join(describe_payment(p) for p in payments)
+        return ToolReply(say=" ".join(describe_payment(p) for p in payments))
 
     @function_tool
     async def request_refund(
@@ -101,29 +103,29 @@ class BillingAgent(CallAgent):
             str, Field(description="The amount to refund as the caller said it, e.g. '12.50'.")
         ],
         reason: Annotated[str, Field(description="Why the caller wants the refund, briefly.")],
-    ) -> str:
+    ) -> ToolReply:
         """Open a refund request ticket for a billing specialist. No money moves now.
 
         Tell the caller the ticket number and that a person will review it.
         """
-        from callcenter.data import RefundRequestError
-
         number = parse_invoice_number(invoice_number)
         try:
             cents = parse_amount_to_cents(amount)
         except ValueError as exc:
-            raise ToolError(f"{exc}. Ask the caller for the amount again.") from None
+            raise ToolReply(
+                say=f"{exc}.", do="Ask the caller for the amount again."
+            ).error() from None
         state = ctx.userdata
         try:
             ticket = await state.account().create_refund_ticket(
                 number, cents, reason, call_id=state.call.call_id
             )
         except RefundRequestError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolReply(say=str(exc)).error() from None
         ticket_ref = f"R-{ticket.id}"
         state.note(f"opened refund ticket {ticket_ref} for {format_cents(cents)}")
-        return (
-            f"Refund request {ticket_ref} is open for {format_cents(cents)} on "
+        return ToolReply(
+            say=f"Refund request {ticket_ref} is open for {format_cents(cents)} on "
             f"invoice {number}. A billing specialist reviews it within two business days; "
             "no money has moved yet."
         )
@@ -139,8 +141,8 @@ class BillingAgent(CallAgent):
         return handoff(ctx, Phase.WRAP_UP, reason="billing request done")
 
 
-def _not_found(number: str) -> str:
-    return (
-        f"No invoice {number} was found on this caller's account. Ask them to check the "
-        "number, or offer to list their recent invoices."
-    )
+def _not_found(number: str) -> ToolError:
+    return ToolReply(
+        say=f"No invoice {number} was found on your account.",
+        do="Ask them to check the number, or offer to list their recent invoices.",
+    ).error()

@@ -1,7 +1,8 @@
 """Account facts as short sentences to be spoken. Amounts and dates formatted in code.
 
-Tools return these strings; the model repeats them, and the degraded mode reads them
-verbatim, so they are written for the ear: one fact per clause, no symbols but `$`.
+Tools put these in the `say` part of their `ToolReply`: the model repeats them, and the
+degraded mode reads them verbatim, so they are written for the ear and to the caller
+("your account"): one fact per clause, no symbols but `$`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def describe_cancel(outcome: CancelOutcome) -> str:
     if outcome.result == "already_cancelled":
         return f"Order {outcome.order_number} was already cancelled."
     if outcome.result == "not_found":
-        return f"No order {outcome.order_number} was found on this caller's account."
+        return f"No order {outcome.order_number} was found on your account."
     return (
         f"Order {outcome.order_number} is {_words(outcome.status or 'not cancellable')} and "
         "can no longer be cancelled."
@@ -86,7 +87,7 @@ def describe_return(outcome: ReturnOutcome) -> str:
             f"{spoken_date(outcome.deadline)}."
         )
     if outcome.result == "not_found":
-        return f"No order {number} was found on this caller's account."
+        return f"No order {number} was found on your account."
     status = _words(outcome.status or "not delivered")
     return f"Order {number} is {status}, so it cannot be returned yet."
 

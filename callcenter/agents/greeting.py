@@ -9,10 +9,12 @@ from __future__ import annotations
 from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.types import NOT_GIVEN
 
+from callcenter import prompts
 from callcenter.agents.base import CallAgent
 from callcenter.agents.handoff import handoff, spoken_history
 from callcenter.agents.verification import VerifyCallerTask
 from callcenter.core.phases import Phase
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.vocabulary import Intent, VerificationStatus
 
@@ -76,7 +78,7 @@ class GreetingAgent(CallAgent):
             state.start_verification(intent)
             result = await VerifyCallerTask(state, chat_ctx=spoken_history(ctx.session))
             if state.ended:  # a supervisor took the call during verification
-                return "The call has ended; say nothing more."
+                return ToolReply(do="The call has ended; say nothing more.")
             if result.status is VerificationStatus.LOCKED:
                 state.end_verification(reason="verification locked")
                 return await state.deps.escalation.escalate(
@@ -84,9 +86,8 @@ class GreetingAgent(CallAgent):
                 )
             if result.status is not VerificationStatus.VERIFIED:
                 state.end_verification(reason="caller could not be verified")
-                return (
-                    "The caller could not be verified: the number they are calling from is "
-                    "not on any account. Account details cannot be discussed on this call. "
-                    "Offer to connect them with a person or to arrange a callback."
+                return ToolReply(
+                    say=prompts.line("verification.unknown_number"),
+                    do="Offer to connect them with a person or to arrange a callback.",
                 )
         return handoff(ctx, target, reason=f"caller wants help with {intent}")

@@ -2,8 +2,9 @@
 
 Every tool reads through `CallState.account()`, the repository scoped to the verified
 customer: an order number that belongs to someone else is indistinguishable from one
-that does not exist. Tool results are short sentences meant to be spoken (the degraded
-mode reads them verbatim); amounts are formatted in code, never by the model.
+that does not exist. Each tool returns a `ToolReply`: facts for the caller (`say`, read
+verbatim by the degraded mode) apart from the model's next step (`do`); amounts are
+formatted in code, never by the model.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from callcenter.agents.describe import (
 )
 from callcenter.agents.handoff import handoff
 from callcenter.core.phases import Phase
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.speech import digits_in
 
@@ -34,10 +36,10 @@ def parse_order_number(raw: str) -> str:
     """Digits of an order number as said; `ToolError` the model can act on otherwise."""
     digits = digits_in(raw)
     if not 3 <= len(digits) <= 12:
-        raise ToolError(
-            f"'{raw}' is not an order number. Order numbers are 4 digits, like 1001. "
-            "Ask the caller to read it again, or offer to list their recent orders."
-        )
+        raise ToolReply(
+            say=f"'{raw}' is not an order number. Order numbers are 4 digits, like 1001.",
+            do="Ask the caller to read it again, or offer to list their recent orders.",
+        ).error()
     return digits
 
 
@@ -50,39 +52,44 @@ class OrdersAgent(CallAgent):
         return {**super().prompt_facts(), "first_name": first_name}
 
     @function_tool
-    async def lookup_order(self, ctx: RunContext[CallState], order_number: OrderNumber) -> str:
+    async def lookup_order(
+        self, ctx: RunContext[CallState], order_number: OrderNumber
+    ) -> ToolReply:
         """Look up one of the caller's orders: status, items, total and delivery."""
         number = parse_order_number(order_number)
         order = await ctx.userdata.account().get_order(number)
         if order is None:
-            raise ToolError(_not_found(number))
+            raise _not_found(number)
         ctx.userdata.note(f"looked up order {number}")
-        return describe_order(order)
+        return ToolReply(say=describe_order(order))
 
     @function_tool
     async def list_recent_orders(
         self,
         ctx: RunContext[CallState],
         limit: Annotated[int, Field(ge=1, le=10, description="How many orders, newest first.")] = 3,
-    ) -> str:
+    ) -> ToolReply:
         """List the caller's most recent orders with their status."""
         orders = await ctx.userdata.account().recent_orders(limit=limit)
         if not orders:
-            return "The caller has no orders on this account."
+            return ToolReply(say="You have no orders on this account.")
         ctx.userdata.note("listed recent orders")
-        return " ".join(describe_order(o, brief=True) for o in orders)
+        return ToolReply(say=" ".join(describe_order(o, brief=True) for o in orders))
 
     @function_tool
-    async def track_shipment(self, ctx: RunContext[CallState], order_number: OrderNumber) -> str:
+    async def track_shipment(
+        self, ctx: RunContext[CallState], order_number: OrderNumber
+    ) -> ToolReply:
         """Where an order's package is: carrier, tracking status, expected delivery."""
         number = parse_order_number(order_number)
         order = await ctx.userdata.account().get_order(number)
         if order is None:
-            raise ToolError(_not_found(number))
+            raise _not_found(number)
         ctx.userdata.note(f"tracked order {number}")
         if order.shipment is None:
-            return f"Order {number} has not shipped yet; it is {order.status.replace('_', ' ')}."
-        return describe_shipment(number, order.shipment)
+            status = order.status.replace("_", " ")
+            return ToolReply(say=f"Order {number} has not shipped yet; it is {status}.")
+        return ToolReply(say=describe_shipment(number, order.shipment))
 
     @function_tool
     async def cancel_order(
@@ -96,7 +103,7 @@ class OrdersAgent(CallAgent):
                 "clearly said yes to cancelling this order."
             ),
         ] = False,
-    ) -> str:
+    ) -> ToolReply:
         """Cancel an order that has not shipped yet. Two steps: check, then confirm.
 
         Call first with confirmed=false and ask the caller to confirm what it returns.
@@ -106,23 +113,23 @@ class OrdersAgent(CallAgent):
         account = ctx.userdata.account()
         order = await account.get_order(number)
         if order is None:
-            raise ToolError(_not_found(number))
+            raise _not_found(number)
         if order.status != "processing":
-            raise ToolError(
-                f"Order {number} is {order.status} and can no longer be cancelled. "
-                + ("Offer to start a return instead." if order.status == "delivered" else "")
-            )
+            raise ToolReply(
+                say=f"Order {number} is {order.status} and can no longer be cancelled.",
+                do="Offer to start a return instead." if order.status == "delivered" else "",
+            ).error()
         if not confirmed:
-            return (
-                f"Order {number}, {describe_order(order, brief=True, with_number=False)} "
-                "can be cancelled. Ask the caller: should I cancel it? Do not cancel until "
-                "they say yes."
+            return ToolReply(
+                say=f"Order {number}, {describe_order(order, brief=True, with_number=False)} "
+                "can be cancelled. Should I cancel it?",
+                do="Do not cancel until the caller says yes.",
             )
         outcome = await account.cancel_order(number)
         if not outcome.ok:
-            raise ToolError(describe_cancel(outcome))
+            raise ToolReply(say=describe_cancel(outcome)).error()
         ctx.userdata.note(f"cancelled order {number}")
-        return describe_cancel(outcome)
+        return ToolReply(say=describe_cancel(outcome))
 
     @function_tool
     async def start_return(
@@ -130,16 +137,16 @@ class OrdersAgent(CallAgent):
         ctx: RunContext[CallState],
         order_number: OrderNumber,
         reason: Annotated[str, Field(description="Why the caller is returning it, briefly.")],
-    ) -> str:
+    ) -> ToolReply:
         """Start a return for a delivered order; gives the return (RMA) number."""
         number = parse_order_number(order_number)
         outcome = await ctx.userdata.account().start_return(
             number, reason, call_id=ctx.userdata.call.call_id
         )
         if outcome.result not in ("started", "already_requested"):
-            raise ToolError(describe_return(outcome))
+            raise ToolReply(say=describe_return(outcome)).error()
         ctx.userdata.note(f"started return for order {number}")
-        return describe_return(outcome)
+        return ToolReply(say=describe_return(outcome))
 
     @function_tool
     async def transfer_to_billing(self, ctx: RunContext[CallState]) -> object:
@@ -152,8 +159,8 @@ class OrdersAgent(CallAgent):
         return handoff(ctx, Phase.WRAP_UP, reason="orders request done")
 
 
-def _not_found(number: str) -> str:
-    return (
-        f"No order {number} was found on this caller's account. Ask them to check the "
-        "number, or offer to list their recent orders."
-    )
+def _not_found(number: str) -> ToolError:
+    return ToolReply(
+        say=f"No order {number} was found on your account.",
+        do="Ask them to check the number, or offer to list their recent orders.",
+    ).error()

@@ -13,6 +13,7 @@ from livekit.agents.beta.tools import EndCallTool
 from livekit.agents.llm import Toolset
 from pydantic import Field
 
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 
 END_CALL_TOOL_NAME = "end_call"
@@ -23,7 +24,7 @@ END_CALL_TOOL_NAME = "end_call"
 async def transfer_to_human(
     ctx: RunContext[CallState],
     reason: Annotated[str, Field(description="One short sentence for the supervisor: why.")],
-) -> str:
+) -> ToolReply:
     """Connect the caller with a human supervisor.
 
     Call this as soon as the caller asks for a person, a supervisor, an agent or an
@@ -41,7 +42,7 @@ async def request_callback(
     preferred_time: Annotated[
         str, Field(description="When the caller would like to be called back, as they said it.")
     ] = "as soon as possible",
-) -> str:
+) -> ToolReply:
     """Create a callback request so a person calls the caller back.
 
     Use when the caller prefers a callback, or when no supervisor is available. Ask

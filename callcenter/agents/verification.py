@@ -18,6 +18,7 @@ from pydantic import Field
 
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.speech import digits_in
 from callcenter.vocabulary import FACTOR_DIGITS, FactorKind, VerificationStatus
@@ -67,7 +68,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         self,
         ctx: RunContext[CallState],
         zip_code: Annotated[str, Field(description="The five-digit ZIP code the caller said.")],
-    ) -> str:
+    ) -> ToolReply:
         """Check the ZIP code on the caller's account."""
         return await self._check("zip", zip_code)
 
@@ -78,7 +79,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         last_four: Annotated[
             str, Field(description="The last four digits of the account number, as said.")
         ],
-    ) -> str:
+    ) -> ToolReply:
         """Check the last four digits of the caller's account number."""
         return await self._check("last_four", last_four)
 
@@ -87,12 +88,12 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         self,
         ctx: RunContext[CallState],
         pin: Annotated[str, Field(description="The four-digit PIN the caller said.")],
-    ) -> str:
+    ) -> ToolReply:
         """Check the caller's four-digit PIN, when they say it out loud."""
         return await self._check("pin", pin)
 
     @function_tool
-    async def enter_pin_on_keypad(self, ctx: RunContext[CallState]) -> str:
+    async def enter_pin_on_keypad(self, ctx: RunContext[CallState]) -> ToolReply:
         """Let the caller key their four-digit PIN on the phone keypad instead of saying it."""
         keyed = await GetDtmfTask(
             num_digits=4,
@@ -102,34 +103,39 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
         )
         return await self._check("pin", keyed.user_input)
 
-    async def _check(self, kind: FactorKind, raw: str) -> str:
+    async def _check(self, kind: FactorKind, raw: str) -> ToolReply:
         state = self.state
         if self.done():
-            return "Verification is already finished."
+            return ToolReply(do="Verification is already finished.")
         assert state.caller is not None  # on_enter completed the task otherwise
         digits = digits_in(raw)  # "four four two one" as well as "4421"
         expected = FACTOR_DIGITS[kind]
         if len(digits) != expected:
             # a malformed answer is not a wrong answer: do not spend an attempt on it
-            return (
-                f"The {_FACTOR_WORDS[kind]} has {expected} digits and the caller gave "
-                f"{len(digits)}. Ask them to repeat it."
+            return ToolReply(
+                say=prompts.line(
+                    "verification.wrong_length",
+                    factor=_FACTOR_WORDS[kind],
+                    expected=expected,
+                    given=len(digits),
+                ),
+                do="Ask them to repeat it.",
             )
         if await state.deps.accounts.check_factor(state.caller.customer_id, kind, digits):
             state.factor_ok(kind)
             state.note(f"verified identity by {_FACTOR_WORDS[kind]}")
             self.complete(VerificationResult(VerificationStatus.VERIFIED))
-            return "Verified. Thank the caller briefly."
+            return ToolReply(say=prompts.line("verification.verified"))
         remaining = state.factor_wrong()
         if remaining <= 0:
             state.note("identity verification failed too many times")
             self.complete(VerificationResult(VerificationStatus.LOCKED))
-            return (
-                "That did not match and no attempts are left. Tell the caller you will "
-                "connect them with a person who can help."
-            )
-        return (
-            f"That did not match. The caller has {remaining} "
-            f"attempt{'s' if remaining != 1 else ''} left. Ask them to try again, or to use "
-            "another factor."
+            return ToolReply(say=prompts.line("verification.locked"))
+        return ToolReply(
+            say=prompts.line(
+                "verification.no_match",
+                remaining=remaining,
+                attempts="attempts" if remaining != 1 else "attempt",
+            ),
+            do="Ask them to try again, or to use another factor.",
         )

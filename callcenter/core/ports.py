@@ -21,6 +21,7 @@ from livekit.agents import Agent, RunContext, llm
 
 from callcenter.config import Settings
 from callcenter.core.phases import Phase
+from callcenter.core.replies import ToolReply
 from callcenter.vocabulary import FactorKind
 
 
@@ -35,17 +36,17 @@ class CallerMatch:
 class EscalationPort(Protocol):
     """What `transfer_to_human` and `request_callback` call.
 
-    Both return the text for the model. Implementations move the call only through
+    Both return a `ToolReply` for the model. Implementations move the call only through
     `CallState`'s methods (`begin_escalation`, `transfer_started`/`transfer_finished`,
     `escalation_failed`, `transferred`, `callback_booked`, ...) and never leave the caller
     on hold without an outcome.
     """
 
-    async def escalate(self, ctx: RunContext[Any], *, reason: str) -> str: ...
+    async def escalate(self, ctx: RunContext[Any], *, reason: str) -> ToolReply: ...
 
     async def request_callback(
         self, ctx: RunContext[Any], *, reason: str, preferred_time: str
-    ) -> str: ...
+    ) -> ToolReply: ...
 
 
 class AccountAccess(Protocol):

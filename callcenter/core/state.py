@@ -19,10 +19,9 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from livekit.agents.llm import ToolError
-
 from callcenter.core.phases import INTENT_OF, Phase, PhaseTransitionError, check_transition
 from callcenter.core.ports import CallDeps, CallerMatch
+from callcenter.core.replies import ToolReply
 from callcenter.telephony.sip import CallInfo
 from callcenter.vocabulary import (
     AttemptMode,
@@ -141,10 +140,10 @@ class CallState:
         """
         customer_id = self.verified_customer_id
         if customer_id is None:
-            raise ToolError(
-                "The caller is not verified. Account information cannot be shared until "
-                "identity is verified."
-            )
+            raise ToolReply(
+                say="I can't share account details until your identity is verified.",
+                do="The caller is not verified: account information cannot be shared.",
+            ).error()
         return self.deps.accounts.scoped(customer_id)
 
     def phases_visited(self) -> list[str]:

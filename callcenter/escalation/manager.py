@@ -17,7 +17,8 @@ dial, hold or brief (that is `attempts`), build briefings (`briefing`) or wire a
 ```
 
 Every attempt is a `TransferAttempt` on `CallState.transfer_attempts` (the call record).
-The returned text is for the model: what happened and what to tell the caller.
+Each path returns a `ToolReply`: what the caller hears (`say`, from `prompts/lines.toml`)
+and what the model does next (`do`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from collections.abc import Callable
 
 from livekit.agents import RunContext
 
+from callcenter import prompts
 from callcenter.config import Settings
+from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.escalation.attempts import TransferAttempts
 from callcenter.escalation.briefing import briefing_text
@@ -40,6 +43,10 @@ from callcenter.vocabulary import TransferOutcome
 log = logging.getLogger("callcenter.escalation")
 
 SessionEnder = Callable[[RunContext[CallState]], None]
+
+OFFER_CALLBACK = (
+    "Offer a callback: ask when they would like to be called, then call request_callback."
+)
 
 
 def skill_for(state: CallState) -> Skill:
@@ -83,11 +90,11 @@ class EscalationManager:
         self._end_session = end_session
         self._clock = clock
 
-    async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> str:
+    async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> ToolReply:
         """Reach a supervisor for this call; see the module docstring for the paths."""
         state = ctx.userdata
         if state.ended:
-            return "The call has already ended; say nothing more."
+            return ToolReply(do="The call has already ended; say nothing more.")
         state.begin_escalation(reason=reason)
         now = self._clock()
         skill = skill_for(state)
@@ -96,20 +103,16 @@ class EscalationManager:
         if not self.hours.is_open(now):
             self._unavailable(state, "outside business hours", back="outside business hours")
             log.info("escalation outside business hours", extra=log_extra)
-            return (
-                "The contact center is closed right now, so nobody can be connected. "
-                f"Our hours are {self.hours.describe()}. Tell the caller that, and offer a "
-                "callback: ask when they would like to be called, then call request_callback."
+            return ToolReply(
+                say=prompts.line("escalation.closed", hours=self.hours.describe()),
+                do=OFFER_CALLBACK,
             )
 
         candidates = (await self.directory.roster()).candidates(skill, now)
         if not candidates:
             self._unavailable(state, f"nobody on duty for {skill}", back="nobody on duty")
             log.info("no supervisor on duty", extra=log_extra)
-            return (
-                "No supervisor is available for this right now. Tell the caller, and offer a "
-                "callback: ask when they would like to be called, then call request_callback."
-            )
+            return ToolReply(say=prompts.line("escalation.nobody_on_duty"), do=OFFER_CALLBACK)
 
         if not state.call.is_sip:
             return self._simulate(ctx, candidates[0])
@@ -125,20 +128,19 @@ class EscalationManager:
             name = result.connected_to.name
             state.transferred(name)
             self._end_session(ctx)
-            return (
-                f"The caller is now connected to {name}. Your part of the "
-                "call is over: do not say anything more."
+            return ToolReply(
+                do=f"The caller is now connected to {name}. Your part of the call is over: "
+                "do not say anything more."
             )
         if result.caller_left:
             state.caller_left_during_transfer()
-            return "The caller hung up during the transfer. Say nothing more."
+            return ToolReply(do="The caller hung up during the transfer. Say nothing more.")
         state.escalation_failed(reason="no supervisor took the call")
-        return (
-            "No supervisor could take the call ("
-            + "; ".join(result.failures)
-            + "). Apologise to the caller, tell them nobody is free right now, and offer a "
-            "callback: ask when they would like to be called, then call request_callback. "
-            "If they prefer, keep helping them yourself."
+        return ToolReply(
+            say=prompts.line("escalation.nobody_took_it"),
+            do=f"No supervisor could take the call ({'; '.join(result.failures)}). "
+            + OFFER_CALLBACK
+            + " If they prefer, keep helping them yourself.",
         )
 
     def _unavailable(self, state: CallState, detail: str, *, back: str) -> None:
@@ -148,7 +150,7 @@ class EscalationManager:
         )
         state.escalation_failed(reason=back)
 
-    def _simulate(self, ctx: RunContext[CallState], supervisor: Supervisor) -> str:
+    def _simulate(self, ctx: RunContext[CallState], supervisor: Supervisor) -> ToolReply:
         """No SIP leg (the console): nobody is dialled, the record says so, the call ends."""
         state = ctx.userdata
         state.transfer_recorded(
@@ -156,29 +158,26 @@ class EscalationManager:
         )
         state.transferred(supervisor.name)
         self._end_session(ctx)
-        return (
-            f"Transfer to {supervisor.name} done (simulated: this is not a phone call). "
-            f"Tell the caller, in one short sentence, that you are connecting them with "
-            f"{supervisor.name} now and thank them. The call ends after that sentence."
+        return ToolReply(
+            say=prompts.line("escalation.simulated", supervisor=supervisor.name),
+            do="This is not a phone call, so nobody was dialled (a simulated transfer). The "
+            "call ends after that sentence.",
         )
 
     async def request_callback(
         self, ctx: RunContext[CallState], *, reason: str, preferred_time: str
-    ) -> str:
+    ) -> ToolReply:
         """Open a callback ticket (caller's number, reason, summary, preferred time)."""
         state = ctx.userdata
         ticket = await create_callback_ticket(
             self.tickets, state, reason=reason, preferred_time=preferred_time
         )
         if ticket is None:
-            return (
-                "No callback could be booked: the caller's number is withheld or unknown. "
-                "Tell the caller we cannot call back without a number, and suggest they call "
-                "again during business hours."
-            )
+            return ToolReply(say=prompts.line("escalation.callback_no_number"))
         state.callback_booked(ticket.id, ticket.preferred_time)
-        return (
-            f"Callback ticket {ticket.id} is booked for {ticket.preferred_time}. Read the "
-            "ticket number to the caller, say we will call back the number they are calling "
-            "from, then ask if there is anything else."
+        return ToolReply(
+            say=prompts.line(
+                "escalation.callback_booked", ticket=ticket.id, when=ticket.preferred_time
+            ),
+            do="Then ask if there is anything else.",
         )

@@ -138,7 +138,9 @@ def end_session_after_reply(ctx: RunContext[CallState]) -> None:
     ctx.speech_handle.add_done_callback(_on_done)
 
 
-class _BriefingAgent(Agent):
+class BriefingAgent(Agent):
+    """Speaks the briefing to the supervisor and records their decision (its tools)."""
+
     def __init__(self, instructions: str, decided: asyncio.Future[BriefingResult]) -> None:
         super().__init__(instructions=instructions)
         self._decided = decided
@@ -259,7 +261,7 @@ class RoomConsultLegFactory:
         leg = RoomConsultLeg(lk_room, session, decided, supervisor_identity)
         try:
             await session.start(
-                agent=_BriefingAgent(briefing, decided),
+                agent=BriefingAgent(briefing, decided),
                 room=lk_room,
                 room_options=room_io.RoomOptions(
                     participant_identity=supervisor_identity,

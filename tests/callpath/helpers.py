@@ -18,6 +18,7 @@ from livekit.agents.voice.run_result import EventAssert, FunctionCallAssert, Run
 from callcenter.call import call_deps, new_call_state
 from callcenter.config import Settings, load_settings
 from callcenter.core.phases import Phase
+from callcenter.core.replies import parse
 from callcenter.core.state import CallState
 from callcenter.data import Database
 from callcenter.telephony.sip import CallInfo
@@ -153,6 +154,20 @@ def called(result: RunResult[Any], name: str) -> dict[str, Any]:
     calls = [e.item for e in result.events if e.type == "function_call" and e.item.name == name]
     assert len(calls) == 1, f"expected one call of {name}, got {len(calls)}"
     return json.loads(calls[0].arguments or "{}")
+
+
+def said(output: str) -> str:
+    """The spoken part of a rendered `ToolReply` (fails when `output` is not one)."""
+    reply = parse(output)
+    assert reply is not None, f"not a ToolReply: {output!r}"
+    return reply.say
+
+
+def then(output: str) -> str:
+    """The model-facing part of a rendered `ToolReply`."""
+    reply = parse(output)
+    assert reply is not None, f"not a ToolReply: {output!r}"
+    return reply.do
 
 
 def output_of(event: EventAssert, *, is_error: bool = False) -> str:

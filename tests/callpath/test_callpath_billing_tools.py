@@ -14,7 +14,14 @@ from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 from callcenter.data import Database
 from callcenter.data.models import Ticket
-from tests.callpath.helpers import FakeEscalation, is_call, make_state, output_of, running_session
+from tests.callpath.helpers import (
+    FakeEscalation,
+    is_call,
+    make_state,
+    output_of,
+    running_session,
+    said,
+)
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
 
@@ -47,7 +54,7 @@ async def _refund_tickets(db: Database) -> list[Ticket]:
 
 async def test_get_balance(state: CallState) -> None:
     output = await _tool_turn(state, "get_balance", {}, is_error=False)
-    assert output.startswith("The balance due is $") and "is overdue" in output
+    assert said(output).startswith("The balance due is $") and "is overdue" in output
     assert state.actions == ["checked balance"]
 
 
@@ -64,7 +71,7 @@ async def test_list_invoices(state: CallState) -> None:
 @pytest.mark.parametrize("raw", ["INV-2001", "2001", "inv two zero zero one"])
 async def test_explain_charge(state: CallState, raw: str) -> None:
     output = await _tool_turn(state, "explain_charge", {"invoice_number": raw}, is_error=False)
-    assert output.startswith("Invoice INV-2001, issued ")
+    assert said(output).startswith("Invoice INV-2001, issued ")
     assert "for $94.99, is paid" in output
     assert (
         "It covers: Order 1004 merchandise for order 1004, $89.00; Standard shipping, $5.99."
@@ -76,7 +83,7 @@ async def test_explain_charge(state: CallState, raw: str) -> None:
 async def test_explain_charge_unknown_and_foreign_look_the_same(state: CallState) -> None:
     unknown = await _tool_turn(state, "explain_charge", {"invoice_number": "9999"}, is_error=True)
     foreign = await _tool_turn(state, "explain_charge", {"invoice_number": "2004"}, is_error=True)
-    assert unknown.startswith("No invoice INV-9999 was found on this caller's account.")
+    assert said(unknown).startswith("No invoice INV-9999 was found on your account.")
     assert foreign == unknown.replace("9999", "2004")
 
 
@@ -86,7 +93,7 @@ async def test_malformed_invoice_number(state: CallState, tool: str) -> None:
     if tool == "request_refund":
         arguments |= {"amount": "5", "reason": "overcharged"}
     output = await _tool_turn(state, tool, arguments, is_error=True)
-    assert output.startswith("'the last one' is not an invoice number.")
+    assert said(output).startswith("'the last one' is not an invoice number.")
 
 
 async def test_payment_history(state: CallState) -> None:
@@ -103,7 +110,7 @@ async def test_request_refund_opens_a_ticket(state: CallState, db: Database) -> 
     )
     tickets = await _refund_tickets(db)
     assert len(tickets) == 1 and tickets[0].amount_cents == 1250
-    assert output.startswith(
+    assert said(output).startswith(
         f"Refund request R-{tickets[0].id} is open for $12.50 on invoice INV-2001."
     )
     assert "no money has moved" in output
@@ -116,7 +123,9 @@ async def test_refund_above_invoice_total_refused(state: CallState, db: Database
         {"invoice_number": "INV-2001", "amount": "95.00", "reason": "all of it"},
         is_error=True,
     )
-    assert output == ("refund amount must be more than $0.00 and at most the invoice total $94.99")
+    assert (
+        said(output) == "refund amount must be more than $0.00 and at most the invoice total $94.99"
+    )
     assert await _refund_tickets(db) == []
     assert state.actions == []
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from livekit.agents import Agent
 
+from callcenter import prompts
 from callcenter.agents.catalog import PHASE_AGENTS
 from callcenter.agents.verification import VerifyCallerTask
 from callcenter.config import Settings
@@ -23,7 +24,15 @@ from callcenter.escalation.manager import EscalationManager
 from callcenter.escalation.roster import StaticDirectory, Supervisor
 from callcenter.escalation.wiring import build_escalation
 from callcenter.vocabulary import CallOutcome, TransferOutcome
-from tests.callpath.helpers import MAYA, is_call, make_state, output_of, running_session
+from tests.callpath.helpers import (
+    MAYA,
+    is_call,
+    make_state,
+    output_of,
+    running_session,
+    said,
+    then,
+)
 from tests.support.scripted_llm import ScriptedLLM, Step, call, say
 
 MONDAY_10AM_LA = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
@@ -82,7 +91,7 @@ async def test_transfer_success_ends_the_call(
         output = output_of(result.expect.next_event())
         spoken = result.expect.next_event().is_message(role="assistant").event().item
         result.expect.no_more_events()
-    assert "connecting them with Sam Supervisor" in output
+    assert said(output) == prompts.line("escalation.simulated", supervisor="Sam Supervisor")
     assert spoken.text_content == output
     assert state.phase is Phase.ENDED
     assert state.outcome is CallOutcome.TRANSFERRED and state.transferred_to == "Sam Supervisor"
@@ -120,7 +129,8 @@ async def test_transfer_failure_returns_to_the_caller(
         assert type(session.current_agent) is (
             VerifyCallerTask if phase is Phase.VERIFICATION else PHASE_AGENTS[phase]
         )
-    assert "request_callback" in output
+    assert said(output) == prompts.line("escalation.nobody_on_duty")
+    assert "request_callback" in then(output)
     assert scripted.requests[-1].last_tool_output() == output
     # back exactly where the caller was: a verification still running stays VERIFICATION
     moves = [(c.from_phase, c.to_phase) for c in state.phase_history[before:]]
@@ -161,7 +171,9 @@ async def test_callback_reachable_everywhere(
         "help with an order",
         "tomorrow 9am",
     )
-    assert f"ticket {ticket.id}" in output
+    assert said(output) == prompts.line(
+        "escalation.callback_booked", ticket=ticket.id, when="tomorrow 9am"
+    )
     assert state.outcome is CallOutcome.CALLBACK
     assert state.phase is phase
 

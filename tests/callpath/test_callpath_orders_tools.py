@@ -13,7 +13,15 @@ from callcenter.config import Settings
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 from callcenter.data import Database
-from tests.callpath.helpers import FakeEscalation, is_call, make_state, output_of, running_session
+from tests.callpath.helpers import (
+    FakeEscalation,
+    is_call,
+    make_state,
+    output_of,
+    running_session,
+    said,
+    then,
+)
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
 READ_BACK = say("(reads the result)")
@@ -54,7 +62,7 @@ async def _order_status(state: CallState, number: str) -> str:
 
 async def test_lookup_order(state: CallState) -> None:
     output, _ = await _tool_turn(state, "lookup_order", {"order_number": "1001"}, is_error=False)
-    assert output.startswith("Order 1001, placed ")
+    assert said(output).startswith("Order 1001, placed ")
     assert "is shipped" in output and "UPS" in output and "Total $155.97" in output
     assert state.actions == ["looked up order 1001"]
 
@@ -63,7 +71,7 @@ async def test_lookup_order_spoken_number(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "lookup_order", {"order_number": "one zero zero two"}, is_error=False
     )
-    assert output.startswith("Order 1002, ") and "is processing" in output
+    assert said(output).startswith("Order 1002, ") and "is processing" in output
 
 
 @pytest.mark.parametrize("tool", ["lookup_order", "track_shipment", "cancel_order"])
@@ -71,10 +79,8 @@ async def test_unknown_and_foreign_orders_look_the_same(state: CallState, tool: 
     """Daniel's order 2001 is as invisible to Maya as an order that does not exist."""
     unknown, _ = await _tool_turn(state, tool, {"order_number": "9999"}, is_error=True)
     foreign, _ = await _tool_turn(state, tool, {"order_number": "2001"}, is_error=True)
-    assert unknown == (
-        "No order 9999 was found on this caller's account. Ask them to check the number, "
-        "or offer to list their recent orders."
-    )
+    assert said(unknown) == "No order 9999 was found on your account."
+    assert then(unknown) == "Ask them to check the number, or offer to list their recent orders."
     assert foreign == unknown.replace("9999", "2001")
     assert state.actions == []
 
@@ -83,21 +89,21 @@ async def test_unknown_and_foreign_orders_look_the_same(state: CallState, tool: 
 @pytest.mark.parametrize("raw", ["12", "my order", "1234567890123"])
 async def test_malformed_order_number(state: CallState, tool: str, raw: str) -> None:
     output, _ = await _tool_turn(state, tool, {"order_number": raw}, is_error=True)
-    assert output.startswith(f"'{raw}' is not an order number.")
+    assert said(output).startswith(f"'{raw}' is not an order number.")
 
 
 async def test_start_return_foreign_order_is_not_found(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "2001", "reason": "broken"}, is_error=True
     )
-    assert output == "No order 2001 was found on this caller's account."
+    assert said(output) == "No order 2001 was found on your account."
 
 
 async def test_start_return_malformed(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "x", "reason": "broken"}, is_error=True
     )
-    assert output.startswith("'x' is not an order number.")
+    assert said(output).startswith("'x' is not an order number.")
 
 
 # --- list / track ----------------------------------------------------------------------
@@ -112,13 +118,13 @@ async def test_list_recent_orders(state: CallState) -> None:
 
 async def test_track_shipment(state: CallState) -> None:
     output, _ = await _tool_turn(state, "track_shipment", {"order_number": "1001"}, is_error=False)
-    assert output.startswith("Order 1001 shipped with UPS, tracking number ending ")
+    assert said(output).startswith("Order 1001 shipped with UPS, tracking number ending ")
     assert "last seen in" in output
 
 
 async def test_track_unshipped_order(state: CallState) -> None:
     output, _ = await _tool_turn(state, "track_shipment", {"order_number": "1002"}, is_error=False)
-    assert output == "Order 1002 has not shipped yet; it is processing."
+    assert said(output) == "Order 1002 has not shipped yet; it is processing."
 
 
 # --- cancel ----------------------------------------------------------------------------
@@ -128,7 +134,7 @@ async def test_cancel_asks_before_cancelling(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "cancel_order", {"order_number": "1002", "confirmed": False}, is_error=False
     )
-    assert output.startswith("Order 1002, placed ") and "can be cancelled" in output
+    assert said(output).startswith("Order 1002, placed ") and "can be cancelled" in output
     assert await _order_status(state, "1002") == "processing"
     assert state.actions == []
 
@@ -145,7 +151,7 @@ async def test_cancel_confirmed_cancels(state: CallState) -> None:
         await session.run(user_input="cancel order 1002")
         result = await session.run(user_input="yes please")
         is_call(result.expect.next_event(), "cancel_order", order_number="1002", confirmed=True)
-        assert output_of(result.expect.next_event()) == (
+        assert said(output_of(result.expect.next_event())) == (
             "Order 1002 is now cancelled. Any charge for it is voided."
         )
         result.expect.next_event().is_message(role="assistant")
@@ -160,7 +166,7 @@ async def test_cancel_shipped_order_refused(state: CallState, confirmed: bool) -
     output, _ = await _tool_turn(
         state, "cancel_order", {"order_number": "1001", "confirmed": confirmed}, is_error=True
     )
-    assert output.startswith("Order 1001 is shipped and can no longer be cancelled.")
+    assert said(output).startswith("Order 1001 is shipped and can no longer be cancelled.")
     assert await _order_status(state, "1001") == "shipped"
 
 
@@ -178,7 +184,7 @@ async def test_start_return_for_delivered_order(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "1003", "reason": "too small"}, is_error=False
     )
-    assert output.startswith("A return for order 1003 is started. The return number is ")
+    assert said(output).startswith("A return for order 1003 is started. The return number is ")
     assert state.actions == ["started return for order 1003"]
 
 
@@ -186,14 +192,14 @@ async def test_start_return_past_the_window_refused(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "1004", "reason": "too small"}, is_error=True
     )
-    assert output.startswith("Order 1004 is past its 30 day return window, which ended ")
+    assert said(output).startswith("Order 1004 is past its 30 day return window, which ended ")
 
 
 async def test_start_return_for_undelivered_order_refused(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "1002", "reason": "changed mind"}, is_error=True
     )
-    assert output == "Order 1002 is processing, so it cannot be returned yet."
+    assert said(output) == "Order 1002 is processing, so it cannot be returned yet."
     assert state.actions == []
 
 
@@ -207,7 +213,7 @@ async def test_unverified_caller_gets_no_account_data(
     (which no route produces) still reads nothing."""
     state = await make_state(db, settings, escalation)
     output, _ = await _tool_turn(state, "lookup_order", {"order_number": "1001"}, is_error=True)
-    assert output.startswith("The caller is not verified.")
+    assert said(output) == "I can't share account details until your identity is verified."
     assert "1001" not in output
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import string
+from pathlib import Path
+
 import pytest
 
 from callcenter import prompts
@@ -98,3 +102,47 @@ def test_missing_fact_raises_prompt_error(name: str) -> None:
 def test_unknown_prompt_raises_prompt_error() -> None:
     with pytest.raises(prompts.PromptError, match="not found"):
         prompts.render("no_such_prompt")
+
+
+def _named_lines() -> set[str]:
+    """Every `prompts.line/variants("key")` and degraded `_line("key")` the product names."""
+    names: set[str] = set()
+    for path in Path(prompts.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            first = node.args[0]
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("line", "variants"):
+                names.add(first.value)
+            elif name == "_line" and path.name == "degraded.py":
+                names.add(f"degraded.{first.value}")
+    return names
+
+
+def test_every_line_the_code_names_exists_and_every_line_is_used() -> None:
+    named = _named_lines()
+    assert named, "the scan found no line at all"
+    assert named == set(prompts.all_lines())
+
+
+@pytest.mark.parametrize("key", sorted(prompts.all_lines()))
+def test_every_line_renders_with_its_facts(key: str) -> None:
+    entry = prompts.all_lines()[key]
+    texts = [entry] if isinstance(entry, str) else list(entry)
+    for text in texts:
+        facts = {f: f"<{f}>" for _, f, _, _ in string.Formatter().parse(text) if f}
+        rendered = prompts.variants(key, **facts)
+        assert all("{" not in r and "}" not in r for r in rendered)
+        assert all(f"<{f}>" in " ".join(rendered) for f in facts)
+    if facts:
+        with pytest.raises(prompts.PromptError, match=sorted(facts)[0]):
+            prompts.variants(key)
+
+
+def test_an_unknown_line_is_an_error() -> None:
+    with pytest.raises(prompts.PromptError, match="no line"):
+        prompts.line("timers.no_such_line")

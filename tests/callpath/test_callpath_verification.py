@@ -8,6 +8,7 @@ import pytest
 from livekit import rtc
 from livekit.agents.beta.workflows import GetDtmfTask
 
+from callcenter import prompts
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.agents.verification import VerifyCallerTask
@@ -27,11 +28,12 @@ from tests.callpath.helpers import (
     make_state,
     output_of,
     running_session,
+    said,
     settle,
 )
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
-VERIFIED_TEXT = "Verified. Thank the caller briefly."
+VERIFIED_TEXT = "Say: " + prompts.line("verification.verified")
 
 
 def _to_verification() -> list:
@@ -118,9 +120,9 @@ async def test_each_factor_verifies(
 @pytest.mark.parametrize(
     ("tool", "argument", "value", "expected"),
     [
-        ("check_zip_code", "zip_code", "941", "has 5 digits and the caller gave 3"),
-        ("check_pin", "pin", "44211", "has 4 digits and the caller gave 5"),
-        ("check_account_last_four", "last_four", "none", "has 4 digits and the caller gave 0"),
+        ("check_zip_code", "zip_code", "941", "has 5 digits and you gave 3"),
+        ("check_pin", "pin", "44211", "has 4 digits and you gave 5"),
+        ("check_account_last_four", "last_four", "none", "has 4 digits and you gave 0"),
     ],
 )
 async def test_malformed_answer_does_not_spend_an_attempt(
@@ -199,7 +201,7 @@ async def test_lockout_after_max_attempts_escalates(
         result.expect.next_event().is_message(role="assistant")
         result.expect.next_event().is_agent_handoff(new_agent_type=GreetingAgent)
         route_output = output_of(result.expect.next_event())
-        assert route_output.startswith("Connected to Sam Supervisor")
+        assert route_output.startswith("Connected to Sam Supervisor")  # FakeEscalation's text
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
     assert state.verification.status is VerificationStatus.LOCKED
@@ -232,7 +234,8 @@ async def test_unknown_caller_number_is_no_match(
         items = session.history.items
         outputs = [i for i in items if i.type == "function_call_output"]
         assert [o.name for o in outputs] == ["route_to_billing"]
-        assert "not on any account" in outputs[0].output and not outputs[0].is_error
+        assert said(outputs[0].output) == prompts.line("verification.unknown_number")
+        assert not outputs[0].is_error
         after = items[items.index(outputs[0]) + 1 :]
         assert [i.role for i in after if i.type == "message"] == ["assistant"]
         assert isinstance(session.current_agent, GreetingAgent)

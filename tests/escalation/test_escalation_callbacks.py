@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from callcenter import prompts
 from callcenter.data.models import Ticket, TicketKind, TicketStatus
 from callcenter.vocabulary import CallOutcome, TransferOutcome
 from tests.escalation.conftest import Harness
@@ -17,7 +18,7 @@ async def test_callback_ticket_has_number_reason_summary_and_time(harness: Harne
     attempt = state.transfer_started("warm", "Priya Shah")
     state.transfer_finished(attempt, TransferOutcome.NO_ANSWER, "SIP 480")
     state.escalation_failed(reason="no supervisor took the call")
-    text = await manager.request_callback(
+    reply = await manager.request_callback(
         FakeCtx(state),  # type: ignore[arg-type]
         reason="question about a double charge",
         preferred_time="tomorrow after 3pm",
@@ -46,7 +47,9 @@ async def test_callback_ticket_has_number_reason_summary_and_time(harness: Harne
     assert "+1415" not in ticket.summary, "the number lives in its own column only"
     assert state.outcome is CallOutcome.CALLBACK
     assert f"ticket {ticket.id}" in state.actions[-1]
-    assert f"Callback ticket {ticket.id}" in text and "tomorrow after 3pm" in text
+    assert reply.say == prompts.line(
+        "escalation.callback_booked", ticket=ticket.id, when="tomorrow after 3pm"
+    )
 
 
 async def test_unverified_caller_ticket_has_no_customer(harness: Harness) -> None:
@@ -62,11 +65,11 @@ async def test_unverified_caller_ticket_has_no_customer(harness: Harness) -> Non
 async def test_withheld_number_books_nothing(harness: Harness) -> None:
     manager = harness.build()
     state = make_state(caller_e164=None)
-    text = await manager.request_callback(FakeCtx(state), reason="help", preferred_time="now")  # type: ignore[arg-type]
+    reply = await manager.request_callback(FakeCtx(state), reason="help", preferred_time="now")  # type: ignore[arg-type]
     async with harness.db.session() as s:
         count = await s.scalar(
             sa.select(sa.func.count()).select_from(Ticket).where(Ticket.call_id == "SCL_call_1")
         )
     assert count == 0
     assert state.outcome is None
-    assert "withheld" in text
+    assert reply.say == prompts.line("escalation.callback_no_number") and not reply.do

@@ -12,6 +12,7 @@ import pytest
 from livekit import api
 from livekit.protocol.models import TrackInfo, TrackType
 
+from callcenter import prompts
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 from callcenter.escalation.attempts import HoldState
@@ -82,7 +83,7 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
     manager = harness.build(supervisors=[OMAR, ALEX])
     c = ctx()
 
-    text = await manager.escalate(c, reason="wants to dispute a late delivery")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="wants to dispute a late delivery")  # type: ignore[arg-type]
 
     [dial] = harness.calls(SIP + "CreateSIPParticipant")
     assert dial.sip_trunk_id == TRUNK_ID
@@ -116,7 +117,7 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
     assert state.transferred_to == "Omar Haddad"
     assert_escalated_then_ended(state, reason="transferred to Omar Haddad")
     assert harness.ended == [c], "the agent leaves after the merge"
-    assert "do not say anything more" in text
+    assert reply.say == "" and "do not say anything more" in reply.do
     assert harness.line.events[0][0] == "say" and "hold" in harness.line.said[0]
     assert ("hold", True) in harness.line.events and harness.line.events[-1] == ("hold", False)
     assert harness.hold == [ON_HOLD, DIALLING, BRIEFING, CONNECTED]
@@ -207,7 +208,7 @@ async def test_briefing_failures_hang_up_and_return_caller(
     manager = harness.build(supervisors=[OMAR, ALEX])
     c = ctx()
 
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
 
     state = c.userdata
     assert [a.outcome for a in state.transfer_attempts] == [outcome, outcome]
@@ -221,7 +222,8 @@ async def test_briefing_failures_hang_up_and_return_caller(
     assert all(leg.closed for leg in harness.consult.legs)
     assert state.phase is Phase.ORDERS, "back to where the caller was"
     assert state.outcome is None
-    assert "request_callback" in text and "Omar Haddad" in text
+    assert reply.say == prompts.line("escalation.nobody_took_it")
+    assert "request_callback" in reply.do and "Omar Haddad" in reply.do
     assert harness.line.events[-1] == ("hold", False)
     assert harness.hold == [ON_HOLD, DIALLING, BRIEFING] * 2 + [ON_HOLD, RETURNED]
     assert harness.ended == []
@@ -251,7 +253,7 @@ async def test_agent_side_error_returns_caller(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR])
     c = ctx()
 
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
 
     [attempt] = c.userdata.transfer_attempts
     assert (attempt.outcome, attempt.detail) == (
@@ -264,7 +266,7 @@ async def test_agent_side_error_returns_caller(harness: Harness) -> None:
     ]
     assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
     assert c.userdata.phase is Phase.ORDERS
-    assert "callback" in text
+    assert "request_callback" in reply.do
 
 
 async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
@@ -282,7 +284,7 @@ async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
     task = asyncio.create_task(manager.escalate(c, reason="help"))  # type: ignore[arg-type]
     await asyncio.wait_for(ringing.wait(), 5)
     harness.caller_hangs_up()
-    text = await asyncio.wait_for(task, 5)
+    reply = await asyncio.wait_for(task, 5)
     never.set()  # let the emulator finish the abandoned request
 
     state = c.userdata
@@ -295,7 +297,7 @@ async def test_caller_hangs_up_while_supervisor_rings(harness: Harness) -> None:
         "supervisor-1-omar-haddad"
     ]
     assert [r.room for r in harness.calls(ROOM + "DeleteRoom")] == [f"{CALLER_ROOM}-consult-1"]
-    assert "hung up" in text
+    assert reply.say == "" and "hung up" in reply.do
     assert harness.hold == [ON_HOLD, DIALLING, RETURNED]
 
 
@@ -359,7 +361,7 @@ async def test_cold_transfer_refers_caller(harness: Harness) -> None:
     manager = harness.build(supervisors=[cold_priya])
     c = ctx(intent="billing")
 
-    text = await manager.escalate(c, reason="billing dispute")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="billing dispute")  # type: ignore[arg-type]
 
     [refer] = harness.calls(SIP + "TransferSIPParticipant")
     assert (refer.room_name, refer.participant_identity, refer.transfer_to) == (
@@ -375,7 +377,7 @@ async def test_cold_transfer_refers_caller(harness: Harness) -> None:
     assert harness.line.said == ["I'm transferring you to Priya Shah now. One moment."]
     assert ("hold", True) not in harness.line.events
     assert harness.hold == [DIALLING, CONNECTED]
-    assert "do not say anything more" in text
+    assert reply.say == "" and "do not say anything more" in reply.do
 
 
 async def test_cold_transfer_failures_bring_caller_back(harness: Harness) -> None:
@@ -400,7 +402,7 @@ async def test_cold_transfer_failures_bring_caller_back(harness: Harness) -> Non
     manager = harness.build(supervisors=[OMAR, ALEX], CALLCENTER_TRANSFER_MODE="cold")
     c = ctx()
 
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
 
     refers = harness.calls(SIP + "TransferSIPParticipant")
     assert [r.transfer_to for r in refers] == ["tel:+14155550111", "tel:+14155550100"]
@@ -409,7 +411,7 @@ async def test_cold_transfer_failures_bring_caller_back(harness: Harness) -> Non
         TransferOutcome.BUSY,
     ]
     assert c.userdata.phase is Phase.ORDERS
-    assert "callback" in text
+    assert "request_callback" in reply.do
     assert harness.hold == [DIALLING, TALKING, DIALLING, TALKING, RETURNED]
 
 
@@ -421,7 +423,7 @@ async def test_outside_business_hours_offers_callback_without_dialling(harness: 
 
     manager = harness.build(supervisors=[OMAR, ALEX], now=SUNDAY_10AM_LA)
     c = ctx()
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
     assert harness.server.calls == []
     [attempt] = c.userdata.transfer_attempts
     assert (attempt.supervisor, attempt.outcome, attempt.detail) == (
@@ -431,27 +433,27 @@ async def test_outside_business_hours_offers_callback_without_dialling(harness: 
     )
     assert c.userdata.phase is Phase.ORDERS
     assert [p.to_phase for p in c.userdata.phase_history][-2:] == [Phase.ESCALATION, Phase.ORDERS]
-    assert "mon 08:00-18:00" in text and "request_callback" in text
+    assert "mon 08:00-18:00" in reply.say and "request_callback" in reply.do
 
 
 async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> None:
     night_owl = sup("Night Owl", "+14155550144", ["general"], working_hours="mon 20:00-23:00")
     manager = harness.build(supervisors=[PRIYA, night_owl])
     c = ctx(intent="orders")
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
     assert harness.server.calls == []
     [attempt] = c.userdata.transfer_attempts
     assert (attempt.outcome, attempt.detail) == (
         TransferOutcome.UNAVAILABLE,
         "nobody on duty for orders",
     )
-    assert "No supervisor is available" in text
+    assert reply.say == prompts.line("escalation.nobody_on_duty")
 
 
 async def test_console_call_is_simulated(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR, ALEX])
     c = ctx(is_sip=False)
-    text = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+    reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
     assert harness.server.calls == []
     [attempt] = c.userdata.transfer_attempts
     assert (attempt.mode, attempt.outcome, attempt.supervisor) == (
@@ -463,7 +465,7 @@ async def test_console_call_is_simulated(harness: Harness) -> None:
     assert c.userdata.transferred_to == "Omar Haddad"
     assert_escalated_then_ended(c.userdata, reason="transferred to Omar Haddad")
     assert harness.ended == [c], "the session ends after the reply"
-    assert "connecting them with Omar Haddad" in text
+    assert reply.say == prompts.line("escalation.simulated", supervisor="Omar Haddad")
 
 
 async def test_no_decision_within_briefing_timeout_hangs_up(harness: Harness) -> None:
