@@ -1,5 +1,5 @@
 """Handoff cost: from the handoff tool's return to the next agent's first model request
-and first audio; ours (`callcenter.handoff` via GreetingAgent.route_to_orders -> OrdersAgent,
+and first audio; ours (`callcenter.agents.handoff` via GreetingAgent.route_to_orders -> OrdersAgent,
 verified caller) vs a bare framework handoff (a tool returning a new `Agent` whose
 `on_enter` calls `generate_reply()`).
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from callcenter.config import ConfigError
@@ -90,19 +93,23 @@ def test_worker_starts_when_configured() -> None:
     check_worker_settings(settings)  # no error
 
 
-def test_prewarm_loads_the_telephony_vad_and_freezes_the_heap(
-    monkeypatch: pytest.MonkeyPatch,
+def test_prewarm_loads_the_vad_opens_the_database_and_freezes_the_heap(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
-    """A job process loads the 8 kHz Silero VAD before it takes a call, then keeps what it
-    loaded out of the garbage collector's scans."""
+    """A job process loads the 8 kHz Silero VAD, opens the (already migrated) database and
+    wires the escalation before it takes a call, then keeps what it loaded out of the
+    garbage collector's scans."""
     import gc
     import sys
     from types import SimpleNamespace
 
     from callcenter import worker
+    from callcenter.data import Database
+    from callcenter.escalation.manager import EscalationManager
     from callcenter.turn_taking import VAD_MIN_SILENCE_S
 
     monkeypatch.chdir(sys.prefix)  # no developer .env: the embedded defaults
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{db_path}")
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
     proc = SimpleNamespace(userdata={})
@@ -111,6 +118,38 @@ def test_prewarm_loads_the_telephony_vad_and_freezes_the_heap(
     opts = proc.userdata["vad"]._opts
     assert (opts.sample_rate, opts.min_silence_duration) == (8000, VAD_MIN_SILENCE_S)
     assert proc.userdata["settings"].company_name
+    assert isinstance(proc.userdata["db"], Database)
+    assert isinstance(proc.userdata["escalation"], EscalationManager)
+    asyncio.run(proc.userdata["db"].close())
+
+
+def test_prewarm_refuses_a_database_that_was_not_migrated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Job processes never migrate: an empty database stops them, naming the command."""
+    from types import SimpleNamespace
+
+    from callcenter import worker
+    from callcenter.data import SchemaNotCurrentError
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("CALLCENTER_PROVIDER_MODE", "degraded")
+    with pytest.raises(SchemaNotCurrentError, match="callcenter db upgrade"):
+        worker.prewarm(SimpleNamespace(userdata={}))  # type: ignore[arg-type]
+
+
+def test_the_worker_migrates_and_seeds_once_before_it_registers(tmp_path: Path) -> None:
+    from callcenter import worker
+    from callcenter.data import CustomerDirectory, Database
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    asyncio.run(worker.migrate_database(make_settings(DATABASE_URL=url)))
+
+    async def maya() -> object:
+        async with await Database.open(url) as db:  # no migrate: already current
+            return await CustomerDirectory(db).find_by_phone("+14155550142")
+
+    assert asyncio.run(maya()) is not None
 
 
 @pytest.mark.parametrize("noise_cancellation", [True, False])
