@@ -24,6 +24,8 @@ import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from callcenter.business_hours import BusinessHours, parse_holidays
+from callcenter.staff import RosterError, WeeklyHours
 from callcenter.vocabulary import TransferMode
 
 __all__ = ["ConfigError", "MergeMode", "ProviderMode", "Settings", "TransferMode", "load_settings"]
@@ -168,6 +170,24 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from exc
         return value
 
+    @field_validator("business_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        try:
+            WeeklyHours.parse(value)
+        except RosterError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("business_holidays")
+    @classmethod
+    def _valid_holidays(cls, value: str) -> str:
+        try:
+            parse_holidays(value)
+        except RosterError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @model_validator(mode="after")
     def _live_needs_openai(self) -> Settings:
         if self.provider_mode is ProviderMode.LIVE and self.openai_api_key is None:
@@ -176,6 +196,15 @@ class Settings(BaseSettings):
                 "CALLCENTER_PROVIDER_MODE=degraded to run without providers"
             )
         return self
+
+    @property
+    def hours(self) -> BusinessHours:
+        """The contact center's opening hours (validated when the settings were loaded)."""
+        return BusinessHours.parse(
+            timezone=self.business_timezone,
+            hours=self.business_hours,
+            holidays=self.business_holidays,
+        )
 
     @property
     def use_live_providers(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter.telephony.numbers import InvalidPhoneNumber, to_e164
+from callcenter.vocabulary import TransferMode
 
 __all__ = [
     "SKILLS",
@@ -45,7 +46,8 @@ __all__ = [
 
 Skill = Literal["orders", "billing", "general"]
 SKILLS: tuple[Skill, ...] = ("orders", "billing", "general")
-SupervisorTransferMode = Literal["warm", "cold"]
+SupervisorTransferMode = TransferMode
+"""How a supervisor takes calls (`callcenter.vocabulary.TransferMode`, defined there once)."""
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _SIP_URI = re.compile(
@@ -255,7 +257,7 @@ class Supervisor:
     priority: int = 100
     """Lower is tried first."""
     active: bool = True
-    transfer_mode: SupervisorTransferMode = "warm"
+    transfer_mode: TransferMode = TransferMode.WARM
     """`cold` sends the caller straight over with SIP REFER, no briefing."""
     id: int | None = None
     """The database id once stored (None for a value not yet added)."""
@@ -293,9 +295,10 @@ class Supervisor:
         with _about("timezone"):
             validate_timezone(timezone)
         with _about("transfer_mode"):
-            mode = str(getattr(transfer_mode, "value", transfer_mode))
-            if mode not in ("warm", "cold"):
-                raise RosterError(f"transfer mode {transfer_mode!r} must be warm or cold")
+            try:
+                mode = TransferMode(str(getattr(transfer_mode, "value", transfer_mode)))
+            except ValueError:
+                raise RosterError(f"transfer mode {transfer_mode!r} must be warm or cold") from None
         with _about("priority"):
             try:
                 rank = int(priority)
@@ -319,7 +322,7 @@ class Supervisor:
             hours=hours,
             priority=rank,
             active=bool(active),
-            transfer_mode=mode,  # type: ignore[arg-type]
+            transfer_mode=mode,
             id=id,
         )
 

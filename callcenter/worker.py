@@ -37,7 +37,7 @@ from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
 from callcenter.data import Database
 from callcenter.data.seed import seed_demo
-from callcenter.escalation.wiring import build_escalation, business_hours
+from callcenter.escalation.wiring import build_escalation
 from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
@@ -50,7 +50,6 @@ logger = logging.getLogger("callcenter.worker")
 def check_worker_settings(settings: Settings) -> None:
     """Fail fast, with what to set, before the worker registers with LiveKit."""
     settings.require_livekit()
-    business_hours(settings)  # raises ConfigError naming the bad value
     if not settings.use_live_providers:
         raise ConfigError(
             "the worker answers real phone calls and needs speech providers: set "

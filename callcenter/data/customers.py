@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Literal
 
 import sqlalchemy as sa
 
@@ -19,12 +18,12 @@ from callcenter.data.models import Customer, CustomerPhone
 from callcenter.data.security import digits_only, verify_pin
 from callcenter.data.views import CustomerSummary
 from callcenter.telephony.numbers import try_e164
+from callcenter.vocabulary import FactorKind  # shared words, defined once
 
 __all__ = ["CustomerDirectory", "FactorKind"]
 
 log = logging.getLogger(__name__)
 
-FactorKind = Literal["zip", "last_four", "pin"]
 
 # A syntactically valid hash of a random PIN, verified when the customer does not exist so
 # that "unknown customer" and "wrong PIN" take about the same time.

@@ -30,13 +30,13 @@ from collections.abc import Callable
 from livekit.agents import RunContext
 
 from callcenter import prompts
+from callcenter.business_hours import BusinessHours
 from callcenter.config import Settings
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.escalation.attempts import TransferAttempts
 from callcenter.escalation.briefing import briefing_text
 from callcenter.escalation.callbacks import CallbackTickets, create_callback_ticket
-from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.roster import Skill, Supervisor, SupervisorDirectory
 from callcenter.vocabulary import TransferOutcome
 

@@ -6,9 +6,7 @@ caller's hold line over the agent session and the briefing leg in a consult room
 constructor below has a hidden default: what is not given here is not built. Tests pass
 fakes for the pieces that need a LiveKit SFU (the media) and keep the rest real.
 
-`business_hours(settings)` validates `CALLCENTER_BUSINESS_HOURS`/`_HOLIDAYS`/`_TIMEZONE`
-once; the worker and the console call it at start-up, so bad hours stop the program with
-a message instead of failing inside every call.
+Business hours come validated from `Settings.hours` (checked when the settings load).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from typing import Any
 
 from livekit.agents import RunContext, get_job_context
 
-from callcenter.config import ConfigError, MergeMode, Settings
+from callcenter.config import MergeMode, Settings
 from callcenter.core.state import CallState
 from callcenter.data import Database, SupervisorStore, TicketStore
 from callcenter.escalation.attempts import (
@@ -30,7 +28,6 @@ from callcenter.escalation.attempts import (
     TransferAttempts,
 )
 from callcenter.escalation.callbacks import CallbackTickets
-from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.livekit_transfers import LiveKitTransfers
 from callcenter.escalation.manager import EscalationManager, SessionEnder
 from callcenter.escalation.media import (
@@ -69,14 +66,6 @@ class StoreDirectory:
                     extra={"supervisor_id": getattr(row, "id", None), "error": str(exc)},
                 )
         return Roster(tuple(supervisors))
-
-
-def business_hours(settings: Settings) -> BusinessHours:
-    """The contact center's hours from settings; `ConfigError` naming what to fix."""
-    try:
-        return BusinessHours.from_settings(settings)
-    except RosterError as exc:
-        raise ConfigError(f"CALLCENTER_BUSINESS_HOURS / _HOLIDAYS: {exc}") from None
 
 
 def job_transfers(settings: Settings) -> LiveKitTransfers:
@@ -127,9 +116,8 @@ def build_escalation(
 ) -> EscalationManager:
     """The production `EscalationPort`; each keyword replaces one real adapter (tests).
 
-    Raises `ConfigError` for invalid business hours. A missing outbound trunk is only
-    warned about: the console simulates transfers, a phone call's transfer then fails and
-    the caller is offered a callback.
+    A missing outbound trunk is only warned about: the console simulates transfers, and a
+    phone call's transfer then fails and the caller is offered a callback.
     """
     if settings.sip_outbound_trunk_id is None:
         log.warning("no LIVEKIT_SIP_OUTBOUND_TRUNK: phone transfers will fail (console simulates)")
@@ -154,7 +142,7 @@ def build_escalation(
     )
     return EscalationManager(
         settings,
-        hours=business_hours(settings),
+        hours=settings.hours,
         directory=directory,
         tickets=tickets,
         attempts=attempts,

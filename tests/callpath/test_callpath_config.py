@@ -188,3 +188,32 @@ def test_worker_preloads_the_product_into_the_forkserver(monkeypatch: pytest.Mon
     monkeypatch.setenv("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "1")
     build_server()
     assert os.environ["LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE"] == "1"  # the operator's value
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("CALLCENTER_BUSINESS_HOURS", "funday 09:00-17:00", "funday"),
+        ("CALLCENTER_BUSINESS_HOURS", "mon-fri 09:00", "09:00"),
+        ("CALLCENTER_BUSINESS_HOLIDAYS", "2026-12-25, christmas", "christmas"),
+        ("CALLCENTER_BUSINESS_TIMEZONE", "Mars/Olympus", "Mars/Olympus"),
+    ],
+)
+def test_bad_business_hours_stop_the_settings_naming_the_variable(
+    variable: str, value: str, says: str
+) -> None:
+    """Invalid hours used to pass start-up and fail inside every call's escalation."""
+    with pytest.raises(ConfigError, match=variable) as err:
+        make_settings(**{variable: value})
+    assert says in str(err.value)
+
+
+def test_valid_business_hours_are_parsed_once_for_the_escalation() -> None:
+    settings = make_settings(
+        CALLCENTER_BUSINESS_HOURS="mon-fri 08:00-18:00, sat 09:00-13:00",
+        CALLCENTER_BUSINESS_HOLIDAYS="2026-12-25",
+    )
+    hours = settings.hours
+    assert hours.timezone == settings.business_timezone
+    assert [d.isoformat() for d in hours.holidays] == ["2026-12-25"]
+    assert "sat 09:00-13:00" in hours.describe()

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from callcenter.business_hours import BusinessHours
 from callcenter.data import Database, SupervisorStore
-from callcenter.escalation.hours import BusinessHours
 from callcenter.escalation.manager import skill_for
 from callcenter.escalation.roster import (
     Roster,

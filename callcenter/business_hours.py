@@ -4,19 +4,33 @@ Hours are data (`CALLCENTER_BUSINESS_HOURS`, compact form `mon-fri 08:00-18:00, 
 09:00-13:00`) in `CALLCENTER_BUSINESS_TIMEZONE`, with optional holidays
 (`CALLCENTER_BUSINESS_HOLIDAYS`, ISO dates). Outside them the escalation manager offers
 a callback ticket instead of dialling anyone, even if a supervisor is on duty.
+
+`Settings` validates the three settings with this module at start-up (`Settings.hours`
+is the parsed value), so a bad value stops the program before any call. The weekly hours
+use the same parser as the supervisors' hours (`callcenter.staff.WeeklyHours`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from callcenter.escalation.roster import RosterError, WeeklyHours, validate_timezone
+from callcenter.staff import RosterError, WeeklyHours, validate_timezone
 
-if TYPE_CHECKING:
-    from callcenter.config import Settings
+
+def parse_holidays(text: str) -> frozenset[dt.date]:
+    """`2026-12-25, 2027-01-01` (commas or semicolons); `RosterError` naming a bad date."""
+    days: set[dt.date] = set()
+    for raw in text.replace(";", ",").split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            days.add(dt.date.fromisoformat(raw))
+        except ValueError:
+            raise RosterError(f"holiday {raw!r} must be an ISO date like 2026-12-25") from None
+    return frozenset(days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +45,8 @@ class BusinessHours:
     def parse(cls, *, timezone: str, hours: str, holidays: str = "") -> BusinessHours:
         """Validate text settings; raises `RosterError` saying what to fix."""
         validate_timezone(timezone)
-        days: set[dt.date] = set()
-        for raw in holidays.replace(";", ",").split(","):
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                days.add(dt.date.fromisoformat(raw))
-            except ValueError:
-                raise RosterError(f"holiday {raw!r} must be an ISO date like 2026-12-25") from None
-        return cls(timezone=timezone, weekly=WeeklyHours.parse(hours), holidays=frozenset(days))
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BusinessHours:
-        return cls.parse(
-            timezone=settings.business_timezone,
-            hours=settings.business_hours,
-            holidays=settings.business_holidays,
+        return cls(
+            timezone=timezone, weekly=WeeklyHours.parse(hours), holidays=parse_holidays(holidays)
         )
 
     def local(self, now: dt.datetime) -> dt.datetime:
