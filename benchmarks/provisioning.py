@@ -3,7 +3,7 @@
     uv run python -m benchmarks.provisioning [--numbers 100] [--trunks 10]
 
 Runs the real CLI (`callcenter.provisioning.cli.run`) against the local LiveKit emulator
-from `tests/support/livekit_server.py`, through the real `livekit-api` client, and prints
+from `tests/support/emulators/livekit.py`, through the real `livekit-api` client, and prints
 wall-clock times plus the number of list calls per resource type (expected: one each per
 run, however many resources there are).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from callcenter.constants import AGENT_NAME
 from callcenter.provisioning.cli import run
-from tests.support.livekit_server import LiveKitEmulator
+from tests.support.emulators.livekit import LiveKitEmulator
 
 
 def write_rules(directory: Path, numbers: int, trunks: int) -> None:

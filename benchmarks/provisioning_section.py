@@ -13,7 +13,7 @@ from typing import Any
 
 from benchmarks import provisioning as prov
 from benchmarks._common import table, write_json
-from tests.support.livekit_server import LiveKitEmulator
+from tests.support.emulators.livekit import LiveKitEmulator
 
 
 async def run(

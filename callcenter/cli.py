@@ -1,6 +1,7 @@
 """`callcenter`: one command for everything a person runs.
 
 callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
+callcenter graph [--mermaid]          (the call's phases and the tool that makes each move)
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--script", type=Path, help="replay caller lines from FILE")
     console.add_argument("--json", action="store_true", help="print the final call record as JSON")
     console.add_argument("--verbose", "-v", action="store_true", help="show tool calls")
+
+    graph = sub.add_parser("graph", help="print which tool moves the call between phases")
+    graph.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
 
     demo = sub.add_parser("demo-data", help="list demo customers, their factors and orders")
     demo.add_argument("--json", action="store_true")
@@ -117,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                     verbose=args.verbose,
                 ),
             )
+        if args.command == "graph":
+            from callcenter.core.moves import render_mermaid, render_text
+
+            print(render_mermaid() if args.mermaid else render_text())
+            return 0
         if args.command == "demo-data":
             return _demo_data(args.json)
         if args.command in ("supervisors", "db"):

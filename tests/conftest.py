@@ -2,8 +2,9 @@
 
 - `template_db` / `db_path`: one migrated and seeded SQLite file per run, copied per test
   (a copy takes milliseconds; migrating and seeding takes most of a second).
-- Provider emulators (`openai_http`, `openai_realtime`, `deepgram`, `elevenlabs`), each
-  started on 127.0.0.1 for one test and stopped after; see tests/support/emulators/.
+- Emulators (`openai_http`, `openai_realtime`, `deepgram`, `elevenlabs` for the model
+  providers, `livekit_server` for LiveKit's Twirp API), each started on 127.0.0.1 for one
+  test and stopped after; see tests/support/emulators/.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from callcenter.data.seed import seed_demo
 from tests.support.emulators import (
     DeepgramEmulator,
     ElevenLabsEmulator,
+    LiveKitEmulator,
     OpenAIHTTPEmulator,
     OpenAIRealtimeEmulator,
 )
@@ -79,6 +81,13 @@ async def elevenlabs() -> AsyncIterator[ElevenLabsEmulator]:
     """ElevenLabs emulator; ``elevenlabs.TTS(base_url=elevenlabs.base_url, http_session=...)``."""
     async with ElevenLabsEmulator() as emu:
         yield emu
+
+
+@pytest.fixture
+async def livekit_server() -> AsyncIterator[LiveKitEmulator]:
+    """LiveKit Twirp API emulator with the default test key/secret (`LiveKitEmulator`)."""
+    async with LiveKitEmulator() as server:
+        yield server
 
 
 @pytest.fixture

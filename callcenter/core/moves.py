@@ -73,7 +73,7 @@ def render_text() -> str:
             then = f"; {move.then}" if move.then else ""
             lines.append(f"  {move.tool:<26} -> {move.target.value}{via}{then}")
         lines.append("")
-    lines.append("Tools that move nothing: " + ", ".join(sorted(STAYING_TOOLS)))
+    lines.append("Shared tools that move nothing: " + ", ".join(sorted(STAYING_TOOLS)))
     return "\n".join(lines)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from callcenter.core.phases import Phase, PhaseTransitionError
@@ -124,8 +122,7 @@ def test_transfer_attempts_are_opened_then_closed_by_the_state() -> None:
     assert state.transfer_attempts == [done]
     assert (done.outcome, done.detail) == (TransferOutcome.BUSY, "SIP 486")
     assert done.ended_at is not None and done.started_at == pending.started_at
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        done.outcome = TransferOutcome.CONNECTED  # type: ignore[misc]
+    assert type(done).__dataclass_params__.frozen  # type: ignore[attr-defined]  # one door
 
 
 def test_transferred_ends_the_call() -> None:

@@ -41,10 +41,7 @@ from tests.escalation.helpers import (
     make_state,
 )
 from tests.support.db import open_test_database
-from tests.support.livekit_server import LiveKitEmulator, TwirpFault, livekit_server
-
-__all__ = ["livekit_server"]
-
+from tests.support.emulators.livekit import LiveKitEmulator, TwirpFault
 
 # ----------------------------------------------------------------------------- fixtures
 

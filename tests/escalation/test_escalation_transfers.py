@@ -36,7 +36,7 @@ from tests.escalation.helpers import (
     make_state,
     sup,
 )
-from tests.support.livekit_server import TwirpFault
+from tests.support.emulators.livekit import TwirpFault
 
 ON_HOLD, DIALLING, BRIEFING = HoldState.ON_HOLD, HoldState.DIALLING, HoldState.BRIEFING
 TALKING, CONNECTED, RETURNED = HoldState.TALKING, HoldState.CONNECTED, HoldState.RETURNED

@@ -1,7 +1,7 @@
 """Fixtures for the provisioning tests: the LiveKit emulator, example env, a rules dir copy.
 
-`livekit_server` comes from `tests/support/livekit_server.py`; other test packages can
-import it into their own conftest.py the same way.
+`livekit_server` (the emulator in `tests/support/emulators/livekit.py`) is a fixture of
+tests/conftest.py, beside the provider emulators.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import pytest
 
 from callcenter.provisioning.cli import run
 from tests.provisioning.helpers import EXAMPLE_ENV, RULES_DIR
-from tests.support.livekit_server import LiveKitEmulator, livekit_server
-
-__all__ = ["livekit_server"]
+from tests.support.emulators.livekit import LiveKitEmulator
 
 
 @dataclass

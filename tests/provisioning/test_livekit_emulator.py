@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from livekit import api
 
-from tests.support.livekit_server import LiveKitEmulator, TwirpFault
+from tests.support.emulators.livekit import LiveKitEmulator, TwirpFault
 
 
 def _client(server: LiveKitEmulator, secret: str | None = None) -> api.LiveKitAPI:

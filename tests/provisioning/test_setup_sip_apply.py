@@ -12,7 +12,7 @@ from livekit import api
 from callcenter.constants import AGENT_NAME
 from callcenter.provisioning.model import MANAGED_BY, is_managed
 from tests.provisioning.helpers import EXAMPLE_ENV, REPO, SECRETS
-from tests.support.livekit_server import LiveKitEmulator, TwirpFault
+from tests.support.emulators.livekit import LiveKitEmulator, TwirpFault
 
 LISTS = {
     "livekit.SIP/ListSIPInboundTrunk",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.livekit_server import LiveKitEmulator
+from tests.support.emulators.livekit import LiveKitEmulator
 
 Json = dict[str, Any]
 

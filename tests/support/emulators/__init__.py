@@ -1,4 +1,6 @@
-"""Local emulators of the model providers, for offline tests against the real plugins.
+"""Local emulators of the services the product calls, for offline tests against the real
+clients: the model providers (for the real plugins) and LiveKit's Twirp server API (for the
+real `livekit-api` client).
 
 See README.md in this folder for how to script replies and inject faults.
 """
@@ -6,6 +8,7 @@ See README.md in this folder for how to script replies and inject faults.
 from ._base import EmulatorServer, Faults, RecordedRequest, unused_port
 from .deepgram import DeepgramEmulator
 from .elevenlabs import ElevenLabsEmulator, SynthesisRecord
+from .livekit import LiveKitEmulator, TwirpFault
 from .openai_http import ChatReply, ChatRequest, OpenAIHTTPEmulator, ToolCall
 from .openai_realtime import OpenAIRealtimeEmulator, RealtimeReply, RealtimeTurn
 
@@ -16,6 +19,7 @@ __all__ = [
     "ElevenLabsEmulator",
     "EmulatorServer",
     "Faults",
+    "LiveKitEmulator",
     "OpenAIHTTPEmulator",
     "OpenAIRealtimeEmulator",
     "RealtimeReply",
@@ -23,5 +27,6 @@ __all__ = [
     "RecordedRequest",
     "SynthesisRecord",
     "ToolCall",
+    "TwirpFault",
     "unused_port",
 ]

@@ -45,11 +45,10 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest_asyncio
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -816,18 +815,10 @@ class LiveKitEmulator:
         )
 
 
-@pytest_asyncio.fixture
-async def livekit_server() -> AsyncIterator[LiveKitEmulator]:
-    """A running emulator with the default test key/secret; see `LiveKitEmulator`."""
-    async with LiveKitEmulator() as server:
-        yield server
-
-
 __all__ = [
     "DEFAULT_KEY",
     "DEFAULT_SECRET",
     "LiveKitEmulator",
     "RecordedCall",
     "TwirpFault",
-    "livekit_server",
 ]
