@@ -8,6 +8,11 @@ and the call's behaviours say what happened (`start_verification`, `factor_wrong
 sets a field or compensates for another's move. tests/architecture fails when a module
 outside this one assigns those fields.
 
+Whoever needs to follow a call live (metrics, the supervisors' live board) calls
+`state.watch(fn)`: `fn(state, what)` runs after every change, `what` being `phase`,
+`verification`, `transfer`, `outcome` or `provider_switch`. A watcher that raises is logged
+and the call goes on.
+
 The state is the call record in the making: at hang-up `record_data()` is what the call
 record stores (no raw PII: the caller's number lives in its own column, never in the JSON
 blob or a log line).
@@ -15,9 +20,11 @@ blob or a log line).
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from callcenter.core.phases import INTENT_OF, Phase, PhaseTransitionError, check_transition
 from callcenter.core.ports import CallDeps, CallerMatch
@@ -32,6 +39,11 @@ from callcenter.vocabulary import (
     TransferOutcome,
     VerificationStatus,
 )
+
+log = logging.getLogger("callcenter.call")
+
+StateChange = Literal["phase", "verification", "transfer", "outcome", "provider_switch"]
+Watcher = Callable[["CallState", StateChange], None]
 
 __all__ = [
     "CallState",
@@ -110,6 +122,8 @@ class CallState:
     end_reason: str | None = None
     escalated_from: Phase | None = None
     """Where the escalation under way began: a failed transfer returns exactly there."""
+    watchers: list[Watcher] = field(default_factory=list, repr=False)
+    """Told of every change (`watch`); the state never depends on them."""
 
     # ------------------------------------------------------------------ reading
 
@@ -146,6 +160,10 @@ class CallState:
             ).error()
         return self.deps.accounts.scoped(customer_id)
 
+    def watch(self, watcher: Watcher) -> None:
+        """Call `watcher(state, what)` after every change from now on."""
+        self.watchers.append(watcher)
+
     def phases_visited(self) -> list[str]:
         visited = [Phase.GREETING.value]
         visited += [change.to_phase.value for change in self.phase_history]
@@ -170,7 +188,7 @@ class CallState:
         if target in INTENT_OF:
             self.intent = INTENT_OF[target]
         elif target is Phase.WRAP_UP and self.outcome is None:
-            self.outcome = CallOutcome.RESOLVED
+            self._set_outcome(CallOutcome.RESOLVED)
         elif target is Phase.GREETING and came_from is Phase.WRAP_UP:
             self.intent = None
 
@@ -195,6 +213,7 @@ class CallState:
         self._require(Phase.VERIFICATION)
         self.verification.status = VerificationStatus.NO_MATCH
         self.verification.running = False
+        self._changed("verification")
 
     def factor_ok(self, kind: FactorKind) -> None:
         """The caller gave a matching factor: verified."""
@@ -202,6 +221,7 @@ class CallState:
         self.verification.status = VerificationStatus.VERIFIED
         self.verification.method = kind
         self.verification.running = False
+        self._changed("verification")
 
     def factor_wrong(self) -> int:
         """The caller gave a wrong factor; returns the attempts left (0: now locked)."""
@@ -211,6 +231,7 @@ class CallState:
         if remaining == 0:
             self.verification.status = VerificationStatus.LOCKED
             self.verification.running = False
+        self._changed("verification")
         return remaining
 
     def end_verification(self, *, reason: str) -> None:
@@ -234,6 +255,7 @@ class CallState:
         cancelled attempt is never recorded as a success)."""
         attempt = TransferAttempt(mode=mode, supervisor=supervisor, outcome=TransferOutcome.FAILED)
         self.transfer_attempts.append(attempt)
+        self._changed("transfer")
         return attempt
 
     def transfer_finished(
@@ -243,6 +265,7 @@ class CallState:
         index = next(i for i, a in enumerate(self.transfer_attempts) if a is attempt)
         done = replace(attempt, outcome=outcome, detail=detail, ended_at=time.time())
         self.transfer_attempts[index] = done
+        self._changed("transfer")
         return done
 
     def transfer_recorded(
@@ -252,6 +275,7 @@ class CallState:
         now = time.time()
         attempt = TransferAttempt(mode, supervisor, outcome, detail, started_at=now, ended_at=now)
         self.transfer_attempts.append(attempt)
+        self._changed("transfer")
         return attempt
 
     def escalation_failed(self, *, reason: str) -> Phase:
@@ -268,8 +292,8 @@ class CallState:
     def transferred(self, supervisor: str) -> None:
         """A supervisor took the call (or a simulated transfer completed): the call ends."""
         self._require(Phase.ESCALATION)
-        self.outcome = CallOutcome.TRANSFERRED
         self.transferred_to = supervisor
+        self._set_outcome(CallOutcome.TRANSFERRED)
         self.end_reason = f"transferred to {supervisor}"
         self.verification.running = False
         self._move(Phase.ENDED, f"transferred to {supervisor}")
@@ -277,14 +301,14 @@ class CallState:
     def caller_left_during_transfer(self) -> None:
         """The caller hung up while on hold: the call ends, abandoned."""
         self._require(Phase.ESCALATION)
-        self.outcome = CallOutcome.ABANDONED
+        self._set_outcome(CallOutcome.ABANDONED)
         self.end_reason = "caller hung up during transfer"
         self.verification.running = False
         self._move(Phase.ENDED, "caller hung up during transfer")
 
     def callback_booked(self, ticket_id: int, preferred_time: str) -> None:
         """A person will call back: that is this call's outcome (unless it ends otherwise)."""
-        self.outcome = CallOutcome.CALLBACK
+        self._set_outcome(CallOutcome.CALLBACK)
         self.note(f"callback ticket {ticket_id} ({preferred_time})")
 
     # ------------------------------------------------------------------ the end
@@ -292,7 +316,7 @@ class CallState:
     def said_goodbye(self) -> None:
         """The caller is done and the agent says goodbye (the end-call tool)."""
         if self.outcome is None:
-            self.outcome = CallOutcome.RESOLVED
+            self._set_outcome(CallOutcome.RESOLVED)
         self.end_reason = self.end_reason or "caller said goodbye"
         self._end("goodbye")
 
@@ -301,21 +325,22 @@ class CallState:
         if self.ended:
             return
         self.end_reason = reason
-        self.outcome = self.outcome or CallOutcome.ENDED
+        if self.outcome is None:
+            self._set_outcome(CallOutcome.ENDED)
         self._end(reason)
 
     def caller_hung_up(self) -> None:
         """The caller hung up (the session closes next; see `session_closed`)."""
         if self.outcome is None:
-            self.outcome = CallOutcome.ABANDONED
             self.end_reason = "caller hung up"
+            self._set_outcome(CallOutcome.ABANDONED)
 
     def session_closed(self, *, error: bool) -> None:
         """The session closed, however it closed: settle the outcome and end the phase."""
         if self.outcome is None:
             # nobody closed the call on purpose: the caller hung up (or the session failed)
-            self.outcome = CallOutcome.FAILED if error else CallOutcome.ABANDONED
             self.end_reason = self.end_reason or ("session error" if error else "caller hung up")
+            self._set_outcome(CallOutcome.FAILED if error else CallOutcome.ABANDONED)
         self._end(self.end_reason or "closed")
 
     def provider_switched(
@@ -323,6 +348,7 @@ class CallState:
     ) -> None:
         """A fallback chain moved to its next provider (or the greeting to the pipeline)."""
         self.provider_switches.append(ProviderSwitch(kind, from_provider, to_provider, reason))
+        self._changed("provider_switch")
 
     # ------------------------------------------------------------------ the record
 
@@ -366,6 +392,21 @@ class CallState:
             PhaseChange(from_phase=self.phase, to_phase=target, at=time.time(), reason=reason)
         )
         self.phase = target
+        self._changed("phase")
+
+    def _set_outcome(self, outcome: CallOutcome) -> None:
+        if outcome is not self.outcome:
+            self.outcome = outcome
+            self._changed("outcome")
+
+    def _changed(self, what: StateChange) -> None:
+        for watcher in list(self.watchers):
+            try:
+                watcher(self, what)
+            except Exception:  # an observer never breaks the call
+                log.exception(
+                    "call state watcher failed", extra={"call_id": self.call.call_id, "what": what}
+                )
 
     def _end(self, reason: str) -> None:
         if self.ended:

@@ -182,3 +182,26 @@ def test_goodbye_and_our_own_endings() -> None:
     timed_out.ended_by_us(reason="inactivity")
     timed_out.ended_by_us(reason="maximum call duration")  # already ended: no change
     assert (timed_out.outcome, timed_out.end_reason) == (CallOutcome.ENDED, "inactivity")
+
+
+def test_watchers_see_every_change_in_order_and_cannot_break_the_call() -> None:
+    state = _state()
+    seen: list[tuple[str, str]] = []
+    state.watch(lambda s, what: seen.append((what, s.phase.value)))
+    state.watch(lambda s, what: 1 / 0)  # a broken observer: logged, ignored
+    verify(state)
+    state.route_to(Phase.ORDERS, reason="x")
+    state.begin_escalation(reason="x")
+    attempt = state.transfer_started("warm", "Omar")
+    state.transfer_finished(attempt, TransferOutcome.CONNECTED, "merged")
+    state.transferred("Omar")
+    assert seen == [
+        ("phase", "verification"),
+        ("verification", "verification"),
+        ("phase", "orders"),
+        ("phase", "escalation"),
+        ("transfer", "escalation"),
+        ("transfer", "escalation"),
+        ("outcome", "escalation"),
+        ("phase", "ended"),
+    ]
