@@ -5,19 +5,22 @@ callcenter graph [--mermaid]          (the call's phases and the tool that makes
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
-callcenter start | dev | download-files      (the LiveKit worker)
+callcenter start | dev [--log-level L] [--port P] [--metrics-port P] [--drain-timeout S]
+                                             (the LiveKit worker; other options go to LiveKit)
+callcenter download-files                    (model files for the worker)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from callcenter.config import ConfigError, load_settings
+from callcenter.observability.logs import configure_cli_logging
+from callcenter.serve import WORKER_COMMANDS, resolve_options, run_worker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,13 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - escalation package always ships
         pass
 
-    for name, text in (
-        ("start", "run the worker in production mode"),
-        ("dev", "run the worker in development mode (reload on change)"),
-        ("download-files", "fetch model files the worker needs (Docker build step)"),
-    ):
-        worker = sub.add_parser(name, help=text, add_help=False)
-        worker.add_argument("rest", nargs=argparse.REMAINDER)
+    from callcenter.serve import add_worker_commands
+
+    add_worker_commands(sub)
+    files = sub.add_parser(
+        "download-files",
+        help="fetch the model files the worker needs (Silero VAD, noise cancellation)",
+        add_help=False,
+    )
+    files.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -87,31 +92,36 @@ def _demo_data(as_json: bool) -> int:
     return 0
 
 
-def _run_worker(command: str, rest: list[str]) -> int:
+def _download_files(rest: list[str]) -> int:
     from livekit.agents import cli
 
-    from callcenter.worker import build_server, prepare_worker
+    from callcenter.worker import build_server
 
-    if command != "download-files":
-        prepare_worker(load_settings())
-    sys.argv = ["callcenter", command, *rest]
+    sys.argv = ["callcenter", "download-files", *rest]
     cli.run_app(build_server())
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in WORKER_COMMANDS:
+        parser.error("unrecognized arguments: " + " ".join(rest))
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter
+        if args.command in WORKER_COMMANDS:
+            # LiveKit's CLI prints the worker's log lines (one handler); we set the rules
+            return run_worker(resolve_options(args, settings), rest, settings)
+        if args.command == "download-files":
+            return _download_files(args.rest)
+        configure_cli_logging(settings.log_level)
         if args.command == "console":
             from callcenter.console import ConsoleOptions, main_console
 
             if args.script is not None and not args.script.is_file():
                 raise ConfigError(f"--script: no such file: {args.script}")
             if args.json:
-                logging.getLogger().setLevel(logging.ERROR)
+                configure_cli_logging("ERROR")  # stdout is the record
             return main_console(
                 settings,
                 ConsoleOptions(
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             return _demo_data(args.json)
         if args.command in ("supervisors", "db"):
             return int(args.handler(args, settings) or 0)
-        return _run_worker(args.command, args.rest)
+        parser.error(f"unknown command {args.command}")
     except ConfigError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ Provider mode:
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,10 @@ class MergeMode(StrEnum):
 
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/callcenter.db"
+
+DRAIN_MARGIN_S = 60
+"""Beyond the maximum call duration, how long a stopping worker waits: a call at its limit
+still says goodbye and closes its record."""
 
 
 class Settings(BaseSettings):
@@ -138,6 +143,33 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="CALLCENTER_LOG_LEVEL"
     )
+
+    # --- Operations (the worker; docs/operations.md) ---
+    health_port: int = Field(default=8081, ge=0, le=65535, alias="CALLCENTER_HEALTH_PORT")
+    """LiveKit's health endpoint (`GET /` → 200 OK, `/worker` → JSON status); 0: any free port."""
+    metrics_port: int = Field(default=9100, ge=0, le=65535, alias="CALLCENTER_METRICS_PORT")
+    """Prometheus `/metrics` of the worker (LiveKit's and the product's); 0 turns it off."""
+    drain_timeout_s: int | None = Field(default=None, gt=0, alias="CALLCENTER_DRAIN_TIMEOUT_S")
+    """On SIGTERM the worker takes no new call and waits this long for calls under way;
+    default: the maximum call duration plus `DRAIN_MARGIN_S`."""
+    otel_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    """OTLP/HTTP collector for traces (e.g. http://otel-collector:4318); unset: no tracing."""
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s):// URL of an OTLP/HTTP collector")
+        return value
+
+    @property
+    def drain_timeout(self) -> int:
+        """Seconds a stopping worker waits for its calls (see `drain_timeout_s`)."""
+        if self.drain_timeout_s is not None:
+            return self.drain_timeout_s
+        return math.ceil(self.max_call_duration_s) + DRAIN_MARGIN_S
 
     @field_validator("default_region")
     @classmethod

@@ -23,6 +23,7 @@ import asyncio
 import gc
 import logging
 import os
+from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
@@ -38,6 +39,7 @@ from callcenter.constants import AGENT_NAME
 from callcenter.data import Database
 from callcenter.data.seed import seed_demo
 from callcenter.escalation.wiring import build_escalation
+from callcenter.observability.call_observer import observe_call, observe_job
 from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
@@ -119,6 +121,7 @@ async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     db: Database = ctx.proc.userdata["db"]
     ctx.log_context_fields = {"room": ctx.room.name}
+    observe_job(ctx, settings)  # traces (when configured), flushed at shutdown
     await ctx.connect()
     participant = await ctx.wait_for_participant(
         kind=[
@@ -144,6 +147,7 @@ async def entrypoint(ctx: JobContext) -> None:
         room=ctx.room,
         room_options=_room_options(settings),
     )
+    observe_call(running.session, running.state, db=db)  # metrics and per-call log fields
     KeypadRouter(running.session).attach(ctx.room)
     ctx.add_shutdown_callback(running.wait_closed)
 
@@ -167,10 +171,11 @@ def skip_unused_local_inference() -> None:
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 
 
-def build_server() -> AgentServer:
-    """The worker, registered for explicit dispatch under `AGENT_NAME`."""
+def build_server(**options: Any) -> AgentServer:
+    """The worker, registered for explicit dispatch under `AGENT_NAME`; `options` are
+    `AgentServer`'s (ports: `callcenter.serve`)."""
     skip_unused_local_inference()
-    server = AgentServer(preload_modules=JOB_PROCESS_PRELOAD)
+    server = AgentServer(preload_modules=JOB_PROCESS_PRELOAD, **options)
     server.setup_fnc = prewarm
     server.rtc_session(entrypoint, agent_name=AGENT_NAME)
     return server

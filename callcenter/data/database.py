@@ -178,7 +178,13 @@ class Database:
         # LIFO: the connection returned last is reused first, so a steady trickle of tool
         # calls keeps reusing one warm connection (SQLite page cache, asyncpg prepared
         # statements, no idle ping) and surplus connections can age out.
-        engine_kwargs: dict[str, Any] = {"echo": echo, "pool_use_lifo": True}
+        # hide_parameters: statements carry customer data (PINs, ZIPs), so neither a log line
+        # nor an error message (which ends up in logs) ever shows their parameters.
+        engine_kwargs: dict[str, Any] = {
+            "echo": echo,
+            "pool_use_lifo": True,
+            "hide_parameters": True,
+        }
         if backend == "sqlite":
             _sqlite_file_ready(sa_url, create=migrate)
             connect_args["timeout"] = 5
