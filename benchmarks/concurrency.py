@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import multiprocessing as mp
 import os
@@ -38,19 +39,40 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
+def _call_process(
+    index: int,
+    n_turns: int,
+    barrier: Any,
+    out: Any,
+    urls: tuple[str, str, str] | None,
+    starts: Any,
+    cores: set[int] | None,
+    delay_s: float = 0.0,
+) -> None:
     try:
-        from benchmarks.latency import Latencies, _ours, analyse, drive_session
-        from callcenter.telephony.audio import CALLER_SAMPLE_RATE
-        from callcenter.turn_taking import load_vad, telephony_turn_handling
+        from types import SimpleNamespace
 
+        from benchmarks.latency import GAP_S, Latencies, RemoteEmulators, _ours, drive_session
+        from callcenter.telephony.audio import CALLER_SAMPLE_RATE
+        from callcenter.turn_taking import load_vad
+
+        if cores:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, cores)
         lat = Latencies()
+        remote = None
+        if urls is not None:
+            dg, oa, el = (SimpleNamespace(base_url=u) for u in urls)
+            remote = RemoteEmulators(
+                dg=dg, oa=oa, el=el, started=lambda t0: starts.put((index, t0))
+            )
         # what the worker's prewarm does in a job process before it takes a call (the
         # plugins came with the forkserver's preload, as in the worker)
         vad = load_vad()  # this process's own VAD
         gc.freeze()
         idle = memory_mib()
         barrier.wait(timeout=600)
+        time.sleep(delay_s)  # staggered arrivals (0: every call starts together)
         cpu0, t0 = _cpu_s(), time.perf_counter()
         run = asyncio.run(
             drive_session(
@@ -59,11 +81,11 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
                 n_turns=n_turns,
                 lat=lat,
                 sample_rate=CALLER_SAMPLE_RATE,
+                gap_s=GAP_S,
+                remote=remote,
             )
         )
         cpu, wall = _cpu_s() - cpu0, time.perf_counter() - t0
-        options = telephony_turn_handling(has_stt=True)["preemptive_generation"]
-        res = analyse(run, lat, preemptive_tts=bool(options.get("preemptive_tts")))
         out.put(
             {
                 "index": index,
@@ -72,15 +94,34 @@ def _call_process(index: int, n_turns: int, barrier: Any, out: Any) -> None:
                 "wall_s": wall,
                 **{f"{k}_mib": v for k, v in memory_mib().items()},
                 **{f"{k}_idle_mib": v for k, v in idle.items()},
-                "missed": res["missed"],
-                "overhead_ms": [r["overhead_ms"] for r in res["per_turn"] if not r["missed"]],
-                "total_ms": [r["total_ms"] for r in res["per_turn"] if not r["missed"]],
+                "turns": [dataclasses.asdict(t) for t in run.turns],
             }
         )
     except Exception as exc:  # report, never hang the parent
         out.put({"index": index, "ok": False, "error": repr(exc)})
         with contextlib.suppress(Exception):
             barrier.abort()
+
+
+def _analyse(result: dict[str, Any], llm_times: list[float] | None) -> dict[str, Any]:
+    """The latency split of one call's turns (`benchmarks.latency.analyse`)."""
+    from benchmarks.latency import Latencies, Run, Turn, analyse, assign_llm_times
+    from callcenter.turn_taking import telephony_turn_handling
+
+    run = Run(f"call-{result['index']}", [Turn(**t) for t in result["turns"]])
+    if llm_times is not None:
+        assign_llm_times(run, llm_times)
+    options = telephony_turn_handling(has_stt=True)["preemptive_generation"]
+    return analyse(run, Latencies(), preemptive_tts=bool(options.get("preemptive_tts")))
+
+
+def core_split(separate: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(cores for the calls, cores for the emulators): the last core for the emulators when
+    there are two or more and they run apart; None = leave the scheduler alone."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not separate or len(cores) < 2:
+        return None, None
+    return set(cores[:-1]), {cores[-1]}
 
 
 def job_process_context() -> Any:
@@ -108,11 +149,54 @@ def job_process_context() -> Any:
     return ctx
 
 
-def run_level(n: int, n_turns: int) -> dict[str, Any]:
+STAGGER_WINDOW_S = 5.0
+"""With `stagger`, call i starts i/N of this later: about one turn (a phrase and the reply's
+silence), so the calls' turns are spread as independent callers' would be. Without it every
+call speaks and stops at the same instant: the worst case, and the earlier method."""
+
+
+def run_level(
+    n: int, n_turns: int, *, separate: bool = True, stagger: bool = False
+) -> dict[str, Any]:
+    """N calls at once. `separate`: the emulators in their own process (on their own core
+    when there are two or more), so the calls' CPU is the product's alone. `stagger`: spread
+    the calls' start over `STAGGER_WINDOW_S`."""
+    from benchmarks.emulator_host import host_main
+    from benchmarks.latency import GAP_S, Latencies
+
     ctx = job_process_context()
+    call_cores, emu_cores = core_split(separate)
     barrier = ctx.Barrier(n)
     out = ctx.Queue()
-    procs = [ctx.Process(target=_call_process, args=(i, n_turns, barrier, out)) for i in range(n)]
+    starts = ctx.Queue()
+    host = None
+    urls: list[Any] = [None] * n
+    if separate:
+        parent_end, host_end = ctx.Pipe()
+        host = ctx.Process(
+            target=host_main,
+            args=(n, n_turns, GAP_S, Latencies(), emu_cores, host_end, starts),
+        )
+        host.start()
+        if not parent_end.poll(300):
+            raise RuntimeError("the emulator host did not start")
+        urls = parent_end.recv()
+    procs = [
+        ctx.Process(
+            target=_call_process,
+            args=(
+                i,
+                n_turns,
+                barrier,
+                out,
+                urls[i],
+                starts,
+                call_cores,
+                STAGGER_WINDOW_S * i / n if stagger else 0.0,
+            ),
+        )
+        for i in range(n)
+    ]
     for p in procs:
         p.start()
     results = []
@@ -127,12 +211,33 @@ def run_level(n: int, n_turns: int) -> dict[str, Any]:
         p.join(timeout=10)
         if p.is_alive():
             p.terminate()
+    llm_times: list[list[float]] | None = None
+    emulator_cpu_s = float("nan")
+    if host is not None:
+        parent_end.send("results")
+        reply = parent_end.recv() if parent_end.poll(60) else {}
+        llm_times = reply.get("llm_times")
+        emulator_cpu_s = reply.get("cpu_s", float("nan"))
+        host.join(timeout=30)
+        if host.is_alive():
+            host.terminate()
     ok = [r for r in results if r.get("ok")]
+    for r in ok:
+        res = _analyse(r, llm_times[r["index"]] if llm_times is not None else None)
+        r["missed"] = res["missed"]
+        r["overhead_ms"] = [t["overhead_ms"] for t in res["per_turn"] if not t["missed"]]
+        r["total_ms"] = [t["total_ms"] for t in res["per_turn"] if not t["missed"]]
     overheads = [x for r in ok for x in r["overhead_ms"]]
     totals = [x for r in ok for x in r["total_ms"]]
     missed = sum(r["missed"] for r in ok) + (n - len(ok)) * n_turns
+    wall = max((r["wall_s"] for r in ok), default=float("nan"))
     return {
         "n": n,
+        "separate_emulators": separate,
+        "staggered": stagger,
+        "call_cores": sorted(call_cores) if call_cores else None,
+        "emulator_cores": sorted(emu_cores) if emu_cores else None,
+        "calls_per_core": n / len(call_cores) if call_cores else n / (os.cpu_count() or 1),
         "calls_ok": len(ok),
         "errors": [r.get("error") for r in results if not r.get("ok")],
         "turns": n * n_turns,
@@ -143,6 +248,7 @@ def run_level(n: int, n_turns: int) -> dict[str, Any]:
         "cpu_per_call_pct_core": (sum(r["cpu_s"] / r["wall_s"] for r in ok) / len(ok) * 100)
         if ok
         else float("nan"),
+        "emulator_cpu_pct_core": emulator_cpu_s / wall * 100 if host is not None else float("nan"),
         **{
             f"{kind}_per_call_mib": (sum(r[f"{kind}_mib"] for r in ok) / len(ok))
             if ok
@@ -170,21 +276,34 @@ async def run(
     quick: bool = False,
     levels: list[int] | None = None,
     n_turns: int | None = None,
+    separate: bool = True,
+    stagger: bool = False,
 ) -> dict[str, Any]:
     import callcenter.worker  # noqa: F401  (plugins register on the main thread, as in the worker)
 
-    levels = levels or ([1, 2] if quick else [1, 5, 10, 15, 20, 30, 40])
+    levels = levels or ([1, 2] if quick else [1, 4, 8, 12, 16, 20, 24, 30])
     n_turns = n_turns or (3 if quick else 6)
-    cores = os.cpu_count() or 1
+    call_cores, emu_cores = core_split(separate)
+    n_call_cores = len(call_cores) if call_cores else (os.cpu_count() or 1)
+    where = (
+        f"calls on core(s) {sorted(call_cores)}, emulators in their own process on core(s) "
+        f"{sorted(emu_cores)}"
+        if call_cores and emu_cores
+        else "emulators in their own process, unpinned"
+        if separate
+        else "emulators inside each call process"
+    ) + ("; calls staggered over one turn" if stagger else "; calls in lockstep")
+    print(f"[concurrency] {where}", flush=True)
     rows, data = [], []
     best = 0
     for n in levels:
         print(f"[concurrency] N={n}: {n} processes x {n_turns} turns ...", flush=True)
-        lvl = await asyncio.to_thread(run_level, n, n_turns)
+        lvl = await asyncio.to_thread(run_level, n, n_turns, separate=separate, stagger=stagger)
         data.append(lvl)
         rows.append(
             [
                 n,
+                lvl["calls_per_core"],
                 lvl["calls_ok"],
                 lvl["turns"],
                 lvl["missed_turns"],
@@ -192,6 +311,7 @@ async def run(
                 lvl["overhead_p95_ms"],
                 lvl["total_p95_ms"],
                 lvl["cpu_per_call_pct_core"],
+                lvl["emulator_cpu_pct_core"],
                 lvl["rss_per_call_mib"],
                 lvl["pss_per_call_mib"],
                 lvl["uss_per_call_mib"],
@@ -206,11 +326,12 @@ async def run(
                 f"missed {lvl['missed_turns']}, calls ok {lvl['calls_ok']}/{n}); stopping"
             )
             break
-    print(f"\nConcurrent calls, one process per call, {cores} cores")
+    print(f"\nConcurrent calls, one process per call; {where}")
     print(
         table(
             [
                 "N",
+                "per core",
                 "calls ok",
                 "turns",
                 "missed",
@@ -218,6 +339,7 @@ async def run(
                 "ovh p95",
                 "total p95",
                 "CPU %core/call",
+                "emu %core",
                 "RSS MiB/call",
                 "PSS MiB/call",
                 "USS MiB/call",
@@ -227,14 +349,57 @@ async def run(
     )
     print(
         f"largest N tested with p95 overhead <= {OVERHEAD_LIMIT_MS:.0f} ms and no missed turn: "
-        f"{best} ({best / cores:.1f} per core; target >= 12 per core)"
+        f"{best} on {n_call_cores} core(s) for calls ({best / n_call_cores:.1f} per core; "
+        f"target >= 12 per core)"
     )
     payload = {
-        "cores": cores,
+        "cores": os.cpu_count(),
+        "call_cores": sorted(call_cores) if call_cores else None,
+        "emulator_cores": sorted(emu_cores) if emu_cores else None,
+        "separate_emulators": separate,
+        "staggered": stagger,
         "n_turns": n_turns,
+        "load_before": os.getloadavg(),
         "levels": data,
         "best_n": best,
-        "best_per_core": best / cores,
+        "best_per_core": best / n_call_cores,
     }
-    write_json(out_dir, "concurrency", payload)
+    write_json(out_dir, "concurrency-staggered" if stagger else "concurrency", payload)
     return payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.concurrency", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--levels", help="comma-separated N, e.g. 8,12,16")
+    parser.add_argument("--turns", type=int, help="turns per call (default 6)")
+    parser.add_argument(
+        "--in-process-emulators",
+        action="store_true",
+        help="the earlier method: each call process runs its own emulators",
+    )
+    parser.add_argument(
+        "--stagger",
+        action="store_true",
+        help=f"spread the calls' start over {STAGGER_WINDOW_S:.0f} s (independent callers)",
+    )
+    parser.add_argument("--out", default="bench-results", type=Path)
+    args = parser.parse_args(argv)
+    levels = [int(x) for x in args.levels.split(",")] if args.levels else None
+    asyncio.run(
+        run(
+            args.out,
+            levels=levels,
+            n_turns=args.turns,
+            separate=not args.in_process_emulators,
+            stagger=args.stagger,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

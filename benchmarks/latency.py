@@ -70,6 +70,8 @@ PHRASES = [
     "thats_all.wav",
 ]
 REPLY = "Sure, one moment."
+GAP_S = 2.6
+"""Silence after each phrase (the caller waits for the reply)."""
 
 
 @dataclass
@@ -157,6 +159,45 @@ class Run:
     turns: list[Turn] = field(default_factory=list)
 
 
+@dataclass
+class RemoteEmulators:
+    """Emulators that run in another process (`benchmarks.emulator_host`): their base URLs,
+    and `started(t0)`, told when this call's audio schedule begins (the host derives the
+    phrase being spoken from it). The LLM request times come back from the host afterwards
+    (`assign_llm_times`); `perf_counter` is CLOCK_MONOTONIC, one clock for all processes."""
+
+    dg: Any
+    oa: Any
+    el: Any
+    started: Any
+
+
+def turn_schedule(t0: float, n_turns: int, gap_s: float) -> list[tuple[str, float, float]]:
+    """(phrase, start, end of speech) of each turn when the feed starts at `t0`: 1 s of
+    silence, then each phrase followed by `gap_s` of silence, in whole 50 ms frames."""
+    out = []
+    sched = 1.0
+    for i in range(n_turns):
+        p = PHRASES[i % len(PHRASES)]
+        frames = len(load_frames(p, sample_rate=8000, frame_ms=FRAME_MS))
+        out.append((p, t0 + sched, t0 + sched + speech_end_offset(p)))
+        sched += frames * FRAME_MS / 1000 + int(gap_s * 1000 / FRAME_MS) * FRAME_MS / 1000
+    return out
+
+
+def assign_llm_times(run: Run, request_times: list[float]) -> None:
+    """Give each turn the last LLM request before its reply was heard, as the in-process
+    responder does at request time (a request belongs to the latest turn whose speech end,
+    less 0.5 s, precedes it, if that turn's audio has not started yet)."""
+    for r in sorted(request_times):
+        current = None
+        for t in run.turns:
+            if t.t_eos - 0.5 <= r:
+                current = t
+        if current is not None and (current.t_audio is None or r < current.t_audio):
+            current.t_llm = r
+
+
 async def drive_session(
     label: str,
     make_session: Any,
@@ -165,9 +206,11 @@ async def drive_session(
     lat: Latencies,
     gap_s: float = 2.6,
     sample_rate: int = STOCK_SAMPLE_RATE,
+    remote: RemoteEmulators | None = None,
 ) -> Run:
     """Start a session built by `make_session(dg, el, oa)`, feed `n_turns` phrases (as
-    `sample_rate` frames), time them."""
+    `sample_rate` frames), time them. With `remote`, the providers are emulated in another
+    process and `t_llm` is filled in later (`assign_llm_times`)."""
     run = Run(label)
     texts = [phrase_text(PHRASES[i % len(PHRASES)]) for i in range(n_turns)]
     clips = {p: load_frames(p, sample_rate=sample_rate, frame_ms=FRAME_MS) for p in PHRASES}
@@ -195,15 +238,18 @@ async def drive_session(
         return texts[len(run.turns) - 1] if run.turns else ""
 
     async with contextlib.AsyncExitStack() as stack:
-        oa = await stack.enter_async_context(OpenAIHTTPEmulator())
-        dg = await stack.enter_async_context(
-            DeepgramEmulator(final_delay=lat.stt_final, end_silence_ms=lat.stt_end_silence_ms)
-        )
-        el = await stack.enter_async_context(
-            ElevenLabsEmulator(first_audio_latency=lat.tts_first_audio)
-        )
-        oa.chat.responder = llm_responder
-        dg.transcriber = transcriber
+        if remote is None:
+            oa = await stack.enter_async_context(OpenAIHTTPEmulator())
+            dg = await stack.enter_async_context(
+                DeepgramEmulator(final_delay=lat.stt_final, end_silence_ms=lat.stt_end_silence_ms)
+            )
+            el = await stack.enter_async_context(
+                ElevenLabsEmulator(first_audio_latency=lat.tts_first_audio)
+            )
+            oa.chat.responder = llm_responder
+            dg.transcriber = transcriber
+        else:
+            oa, dg, el = remote.oa, remote.dg, remote.el
         await stack.enter_async_context(http_context.open())
 
         session: AgentSession = make_session(dg, oa, el)
@@ -231,6 +277,8 @@ async def drive_session(
 
         # lead-in silence so VAD/STT streams are up
         t0 = time.perf_counter()
+        if remote is not None:
+            remote.started(t0)
         sched = 0.0
         silence = silence_frames(FRAME_MS, sample_rate=sample_rate, frame_ms=FRAME_MS)[0]
 

@@ -152,12 +152,13 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(running.wait_closed)
 
 
-JOB_PROCESS_PRELOAD = ["callcenter.worker"]
+JOB_PROCESS_PRELOAD = ["callcenter.worker", "callcenter.preload"]
 """Imported once in LiveKit's forkserver (Linux) before it forks a job process per call.
 
 Job processes then share these modules' memory copy-on-write (LiveKit also freezes them out
 of the garbage collector so the pages stay shared) instead of importing their own copy, and
-no call pays seconds of import CPU. `callcenter.worker` pulls in the whole product and,
+no call pays seconds of import CPU (`callcenter.preload`: what the SDKs import lazily on a
+call's first request). `callcenter.worker` pulls in the whole product and,
 through the plugin import at the top of this module, the provider plugins and Silero with
 onnxruntime (registered plugins are preloaded by LiveKit too). Benchmark: BENCHMARKS.md,
 "Concurrency" (memory)."""

@@ -1,0 +1,126 @@
+"""What the capacity work changed in a call process: Silero's inference runs inline (same
+speech events as the plugin's own threaded stream), and the modules the SDKs would import on
+a call's first request are preloaded."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+from livekit.agents import vad as vad_mod
+from livekit.plugins import silero
+
+from callcenter.silero_inline import InlineSileroVAD, _InlineExecutorLoop
+from callcenter.turn_taking import VAD_MIN_SILENCE_S, VAD_SAMPLE_RATE, load_vad
+from tests.support.audio import load_frames, silence_frames
+
+
+def test_the_plugin_still_reads_its_loop_the_way_the_adapter_relies_on() -> None:
+    init = inspect.getsource(silero.VADStream.__init__)
+    main = inspect.getsource(silero.VADStream._main_task)
+    assert "self._loop = asyncio.get_event_loop()" in init
+    assert "self._loop.run_in_executor(None, self._model," in main
+
+
+async def _speech_events(vad: Any) -> list[tuple[str, float]]:
+    stream = vad.stream()
+    frames = [
+        *silence_frames(500, sample_rate=VAD_SAMPLE_RATE, frame_ms=50),
+        *load_frames("check_order.wav", sample_rate=VAD_SAMPLE_RATE, frame_ms=50),
+        *silence_frames(1500, sample_rate=VAD_SAMPLE_RATE, frame_ms=50),
+    ]
+    for frame in frames:
+        stream.push_frame(frame)
+    stream.end_input()
+    events = []
+    async for ev in stream:
+        if ev.type in (vad_mod.VADEventType.START_OF_SPEECH, vad_mod.VADEventType.END_OF_SPEECH):
+            events.append((ev.type.value, round(ev.timestamp, 2)))
+    await stream.aclose()
+    return events
+
+
+async def test_inline_inference_gives_the_plugins_speech_events() -> None:
+    vad = load_vad()
+    assert isinstance(vad, InlineSileroVAD)
+    stream = vad.stream()
+    assert isinstance(stream._loop, _InlineExecutorLoop)
+    await stream.aclose()
+    stock = silero.VAD.load(sample_rate=VAD_SAMPLE_RATE, min_silence_duration=VAD_MIN_SILENCE_S)
+    inline_events, stock_events = await asyncio.gather(_speech_events(vad), _speech_events(stock))
+    assert [kind for kind, _ in inline_events] == ["start_of_speech", "end_of_speech"]
+    assert inline_events == stock_events
+
+
+async def test_inline_executor_passes_results_and_errors() -> None:
+    loop = _InlineExecutorLoop(asyncio.get_running_loop())
+    assert await loop.run_in_executor(None, lambda x: x * 2, 21) == 42
+
+    def boom() -> None:
+        raise ValueError("model failed")
+
+    try:
+        await loop.run_in_executor(None, boom)
+    except ValueError as exc:
+        assert str(exc) == "model failed"
+    else:
+        raise AssertionError("the error was swallowed")
+    assert loop.time() > 0  # everything else is the real loop
+
+
+FIRST_REQUEST = textwrap.dedent(
+    """
+    import asyncio, sys
+    import callcenter.worker
+    for name in callcenter.worker.JOB_PROCESS_PRELOAD:
+        __import__(name)
+    from livekit.agents import llm
+    from livekit.agents.utils import http_context
+    from callcenter.config import Settings
+    from callcenter.providers import build_providers
+    from callcenter.turn_taking import load_vad
+    from tests.support.emulators import DeepgramEmulator, ElevenLabsEmulator, OpenAIHTTPEmulator
+
+    async def main():
+        async with OpenAIHTTPEmulator() as oa, DeepgramEmulator() as dg, ElevenLabsEmulator() as el:
+            oa.chat.default_reply = "Hello there."
+            before = set(sys.modules)
+            async with http_context.open():
+                settings = Settings(
+                    _env_file=None, OPENAI_API_KEY="t", OPENAI_BASE_URL=oa.base_url,
+                    DEEPGRAM_API_KEY="t", DEEPGRAM_BASE_URL=dg.base_url,
+                    ELEVEN_API_KEY="t", ELEVENLABS_BASE_URL=el.base_url,
+                )
+                providers = build_providers(settings, vad=load_vad())
+                ctx = llm.ChatContext()
+                ctx.add_message(role="user", content="hi")
+                async with providers.llm.chat(chat_ctx=ctx) as stream:
+                    async for _ in stream:
+                        pass
+                async with providers.tts.stream() as tts:
+                    tts.push_text("Hello there.")
+                    tts.end_input()
+                    async for _ in tts:
+                        pass
+                stt = providers.stt.stream()
+                await asyncio.sleep(0.3)
+                await stt.aclose()
+            print("\\n".join(sorted(set(sys.modules) - before)))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_calls_first_requests_import_nothing_the_forkserver_could_have() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    families = ("openai", "httpcore2", "httpx2", "h11", "anyio", "jiter", "truststore")
+    late = [m for m in result.stdout.split() if m.split(".")[0] in families]
+    assert late == [], f"imported on a call's path; add to callcenter/preload.py: {late}"
