@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The LiveKit worker for the contact-center agent.
 #   docker build -t callcenter .
-#   docker run --env-file .env callcenter          # runs `callcenter start`
+#   docker run --env-file .env -p 8081:8081 -p 9100:9100 callcenter   # `callcenter start`
 #   docker run --env-file .env callcenter callcenter db upgrade   # the schema, once per deploy
 
 # ---- build: resolve the locked environment with uv -------------------------------------
@@ -31,4 +31,16 @@ ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1
 USER agent
 # The SQLite default lives in /app/var; production sets DATABASE_URL to PostgreSQL.
 RUN mkdir -p /app/var
+
+# LiveKit's health endpoint (GET / -> 200, 503 when LiveKit is unreachable) and Prometheus.
+EXPOSE 8081 9100
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=4 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('CALLCENTER_HEALTH_PORT', '8081') + '/', timeout=4)"]
+
+# Stopping: SIGTERM makes the worker drain (no new call; the calls under way may last up to
+# CALLCENTER_DRAIN_TIMEOUT_S, default 1860 s), then exit. Give it that long before SIGKILL:
+#   docker stop --time 1920 <container>      compose: stop_grace_period: 32m
+#   Kubernetes: terminationGracePeriodSeconds: 1920 (deploy/kubernetes/worker-deployment.yaml)
+# Docker's default of 10 s would cut every call in progress.
+STOPSIGNAL SIGTERM
 CMD ["callcenter", "start"]

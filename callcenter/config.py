@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     drain_timeout_s: int | None = Field(default=None, gt=0, alias="CALLCENTER_DRAIN_TIMEOUT_S")
     """On SIGTERM the worker takes no new call and waits this long for calls under way;
     default: the maximum call duration plus `DRAIN_MARGIN_S`."""
+    calls_per_core: float = Field(default=8.0, gt=0, le=64, alias="CALLCENTER_CALLS_PER_CORE")
+    """Calls a worker takes per core before it reports itself full to LiveKit (with the
+    cores it may use); set from `python -m benchmarks.concurrency` on your hardware."""
     otel_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """OTLP/HTTP collector for traces (e.g. http://otel-collector:4318); unset: no tracing."""
 

@@ -5,7 +5,9 @@ and everything else goes to LiveKit's own CLI (livekit-agents 1.8.9, `livekit.ag
 e.g. `callcenter start --url wss://... --api-key ...`. What the two commands do in 1.8.9:
 
 - `start` (production): JSON log lines on stdout; the worker reports itself full above a load
-  of 0.7 (LiveKit then dispatches calls to other workers); one idle job process per core kept
+  of 0.7 (LiveKit then dispatches calls to other workers), and counts its calls in that load
+  (`callcenter.observability.load`: full at `CALLCENTER_CALLS_PER_CORE` × cores calls); one
+  idle job process per core kept
   warm; health endpoint on `--port`. On SIGTERM or SIGINT it **drains**: it tells LiveKit it
   takes no new job, waits up to `--drain-timeout` seconds for the calls under way to end, then
   exits (a second signal exits at once, cutting calls).
@@ -48,6 +50,8 @@ class WorkerOptions:
     metrics_port: int
     drain_timeout: int | None
     """None under `dev`, which does not drain."""
+    capacity: int | None = None
+    """Calls before the worker reports itself full (`start`); None under `dev` (no limit)."""
 
 
 def add_worker_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -120,8 +124,16 @@ def resolve_options(args: argparse.Namespace, settings: Settings) -> WorkerOptio
         port = settings.health_port
     else:
         port = 0  # dev: LiveKit's own dev default, so a dev worker never collides
+    capacity = None
+    if command == "start":
+        from livekit.agents.utils.hw import get_cpu_monitor
+
+        from callcenter.observability.load import worker_capacity
+
+        capacity = worker_capacity(settings.calls_per_core, get_cpu_monitor().cpu_count())
     return WorkerOptions(
         command=command,
+        capacity=capacity,
         log_level=args.log_level or settings.log_level,
         port=port,
         metrics_port=settings.metrics_port if args.metrics_port is None else args.metrics_port,
@@ -156,7 +168,12 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
         from callcenter.observability.relay import start_relay
 
         start_relay()  # before LiveKit starts its job processes: they inherit the path
-    server = build_server(port=options.port, prometheus_port=options.metrics_port or None)
+    extra: dict[str, object] = {}
+    if options.capacity is not None:
+        from callcenter.observability.load import CallCapacityLoad
+
+        extra["load_fnc"] = CallCapacityLoad(options.capacity)
+    server = build_server(port=options.port, prometheus_port=options.metrics_port or None, **extra)
     if options.drain_timeout is not None:
         server.update_options(drain_timeout=options.drain_timeout)
     server.on("worker_started", logs.adopt_worker_handlers)

@@ -204,6 +204,7 @@ def test_options_come_from_the_command_line_then_the_settings() -> None:
     opts, rest = _options(["start", "--url", "wss://lk.example"])
     assert (opts.port, opts.metrics_port, opts.log_level) == (8081, 9100, "INFO")
     assert opts.drain_timeout == 1800 + 60  # maximum call duration + margin
+    assert opts.capacity is not None and opts.capacity >= 8  # 8 calls per core by default
     assert rest == ["--url", "wss://lk.example"]
     opts, _ = _options(
         ["start", "--drain-timeout", "90", "--log-level", "debug"],
@@ -214,7 +215,7 @@ def test_options_come_from_the_command_line_then_the_settings() -> None:
     opts, _ = _options(["start"], CALLCENTER_MAX_CALL_DURATION_S="600")
     assert opts.drain_timeout == 660
     opts, _ = _options(["dev"])
-    assert (opts.port, opts.drain_timeout) == (0, None)  # dev: a free port, no drain
+    assert (opts.port, opts.drain_timeout, opts.capacity) == (0, None, None)  # dev: no limit
     assert livekit_argv(opts, ["--url", "x"]) == [
         "callcenter", "dev", "--log-level", "INFO", "--no-reload", "--url", "x"
     ]  # fmt: skip

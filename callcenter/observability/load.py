@@ -1,0 +1,54 @@
+"""The load a worker reports to LiveKit: full before its calls' latency degrades.
+
+LiveKit's default load is the machine's CPU use (a 2.5 s average), and the worker reports
+itself full at 0.7. A phone call's CPU is small and steady (3–6 % of a core in
+`python -m benchmarks.concurrency`), but the turn latency breaks down well before the CPU is
+used up (BENCHMARKS.md, "Capacity"): the calls' audio frames queue behind each other. So the
+worker also counts its calls against the capacity the benchmark measured,
+`CALLCENTER_CALLS_PER_CORE` × cores:
+
+    load = max(CPU load, threshold × calls / capacity)
+
+With `capacity` calls the load reaches the threshold and LiveKit sends the next call to
+another worker; the CPU term still protects a worker whose calls cost more than measured.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from typing import Any
+
+LOAD_THRESHOLD = 0.7
+"""LiveKit's production threshold (`AgentServer(load_threshold=...)`), kept."""
+
+
+class CallCapacityLoad:
+    """`AgentServer(load_fnc=...)`: called by LiveKit every 0.5 s, in a thread."""
+
+    def __init__(self, capacity: int, *, threshold: float = LOAD_THRESHOLD) -> None:
+        if capacity < 1:
+            raise ValueError("a worker's call capacity must be at least 1")
+        from livekit.agents.utils.hw import get_cpu_monitor
+
+        self.capacity = capacity
+        self.threshold = threshold
+        self._cpu = get_cpu_monitor()
+        self._samples: deque[float] = deque(maxlen=5)
+        self._lock = threading.Lock()
+
+    def __call__(self, server: Any) -> float:
+        cpu = self._cpu.cpu_percent(interval=0.2)
+        with self._lock:
+            self._samples.append(cpu)
+            cpu_avg = sum(self._samples) / len(self._samples)
+        return self.load(calls=len(server.active_jobs), cpu=cpu_avg)
+
+    def load(self, *, calls: int, cpu: float) -> float:
+        return max(cpu, self.threshold * calls / self.capacity)
+
+
+def worker_capacity(calls_per_core: float, cores: float) -> int:
+    """Calls one worker takes before it reports itself full."""
+    return max(1, math.floor(calls_per_core * cores))
