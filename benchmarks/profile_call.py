@@ -5,6 +5,8 @@
     uv run python -m benchmarks.profile_call --turns 12 --profile bench-results/call.prof
     # 2. read it: CPU by component, then the hottest functions
     uv run python -m benchmarks.profile_call --summarise bench-results/call.prof
+    # Silero's per-window cost through the thread pool vs inline (callcenter/silero_inline.py)
+    uv run python -m benchmarks.profile_call --vad-handoff
 
 The call is the product's session (`benchmarks.latency._ours`: our providers, Silero VAD,
 turn-taking) fed 8 kHz caller audio in real time, with the provider emulators in another
@@ -186,12 +188,55 @@ def profile_call(n_turns: int, profile: Path | None) -> None:
     )
 
 
+def vad_handoff(windows: int = 2000) -> None:
+    """CPU per Silero window at 8 kHz: the plugin's thread-pool hand-off against inline."""
+    import numpy as np
+    from livekit.plugins import silero
+    from livekit.plugins.silero import onnx_model
+
+    from callcenter.turn_taking import VAD_SAMPLE_RATE
+
+    vad = silero.VAD.load(sample_rate=VAD_SAMPLE_RATE)
+    model = onnx_model.OnnxModel(onnx_session=vad._onnx_session, sample_rate=VAD_SAMPLE_RATE)
+    window = np.zeros(model.window_size_samples, dtype=np.float32)
+
+    def cpu_ms() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return (r.ru_utime + r.ru_stime) * 1000
+
+    async def measure() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        for _ in range(100):
+            await loop.run_in_executor(None, model, window)
+            model(window)
+        c0 = cpu_ms()
+        for _ in range(windows):
+            await loop.run_in_executor(None, model, window)
+        c1 = cpu_ms()
+        for _ in range(windows):
+            model(window)
+        c2 = cpu_ms()
+        return (c1 - c0) / windows, (c2 - c1) / windows
+
+    executor, inline = asyncio.run(measure())
+    print(
+        f"Silero at {VAD_SAMPLE_RATE} Hz, {model.window_size_samples}-sample windows: "
+        f"{executor:.3f} ms CPU per window through the thread pool, {inline:.3f} ms inline"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_call")
     parser.add_argument("--turns", type=int, default=12)
     parser.add_argument("--profile", type=Path, help="record the call with py-spy to this file")
     parser.add_argument("--summarise", type=Path, help="summarise a py-spy raw profile")
+    parser.add_argument(
+        "--vad-handoff", action="store_true", help="CPU per Silero window: thread pool vs inline"
+    )
     args = parser.parse_args(argv)
+    if args.vad_handoff:
+        vad_handoff()
+        return 0
     if args.summarise:
         print(summarise(args.summarise))
         return 0

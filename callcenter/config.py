@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """OTLP/HTTP collector for traces (e.g. http://otel-collector:4318); unset: no tracing."""
 
+    @field_validator("drain_timeout_s", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("otel_endpoint")
     @classmethod
     def _http_endpoint(cls, value: str | None) -> str | None:

@@ -7,7 +7,7 @@ module every call process imported ~80 modules in the middle of its first turn, 
 quarter of the call's event-loop CPU in the py-spy profile (BENCHMARKS.md, "Capacity").
 Importing them here makes them part of the shared, frozen memory of every call process.
 
-`tests/callpath/test_callpath_preload.py` makes a first request from each provider and
+`tests/ops/test_ops_capacity.py` makes a first request from each provider and
 fails, naming the modules, if one of these families is still imported on a call's path.
 """
 

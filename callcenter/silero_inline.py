@@ -2,16 +2,16 @@
 
 livekit-plugins-silero 1.8.9 hands every 32 ms window (256 samples at 8 kHz) to the
 default thread pool: `await self._loop.run_in_executor(None, self._model, window)`. At
-8 kHz the model itself takes ~0.09 ms of CPU per window; the hand-off (a future, a queue
+8 kHz the model itself takes ~0.1 ms of CPU per window; the hand-off (a future, a queue
 put, waking a worker thread, the GIL going back and forth, the loop's self-pipe) costs
-more than the inference: 0.20 ms of CPU per window through the executor against 0.09 ms
-inline (`benchmarks/profile_call.py`; the executor's `submit` was a fifth of the call's
-event-loop time in the py-spy profile, BENCHMARKS.md "Capacity"). Inline, the loop is
-busy 0.1 ms at a time, which no turn notices.
+more than the inference: 0.20 ms of CPU per window through the executor against 0.11 ms
+inline (`python -m benchmarks.profile_call --vad-handoff`), and the executor's `submit`
+was a fifth of the call's event-loop time in the py-spy profile (BENCHMARKS.md,
+"Capacity"). Inline, the loop is busy 0.1 ms at a time, which no turn notices.
 
 `InlineSileroVAD` is `silero.VAD` whose streams get a view of their event loop that runs
 `run_in_executor` calls at once and returns a finished future. This touches one private
-attribute of the plugin (`VADStream._loop`): `tests/callpath/test_callpath_silero_inline.py`
+attribute of the plugin (`VADStream._loop`): `tests/ops/test_ops_capacity.py`
 fails loudly if the plugin stops reading it that way.
 """
 
