@@ -5,7 +5,7 @@
     uv run python -m benchmarks.profile_call --turns 12 --profile bench-results/call.prof
     # 2. read it: CPU by component, then the hottest functions
     uv run python -m benchmarks.profile_call --summarise bench-results/call.prof
-    # Silero's per-window cost through the thread pool vs inline (callcenter/silero_inline.py)
+    # Silero per window: thread pool vs inline (callcenter/framework/silero_inline.py)
     uv run python -m benchmarks.profile_call --vad-handoff
 
 The call is the product's session (`benchmarks.latency._ours`: our providers, Silero VAD,

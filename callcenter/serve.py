@@ -165,9 +165,10 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
     prepare_worker(settings)  # settings checked, the database migrated, before registering
     logs.apply_levels(options.log_level)
     if options.metrics_port:
+        from callcenter.observability.metrics import METRICS
         from callcenter.observability.relay import start_relay
 
-        start_relay()  # before LiveKit starts its job processes: they inherit the path
+        start_relay(METRICS.apply)  # before LiveKit starts job processes: they inherit the path
     extra: dict[str, object] = {}
     if options.capacity is not None:
         from callcenter.observability.load import CallCapacityLoad

@@ -70,6 +70,6 @@ def load_vad() -> vad.VAD:
     One instance per process is right for the worker (one process per call); never share
     one instance between sessions in the same process (each session would then process
     every other session's VAD metrics)."""
-    from callcenter.silero_inline import InlineSileroVAD  # inference without a thread hand-off
+    from callcenter.framework.silero_inline import InlineSileroVAD  # no thread hand-off
 
     return InlineSileroVAD.load(sample_rate=VAD_SAMPLE_RATE, min_silence_duration=VAD_MIN_SILENCE_S)

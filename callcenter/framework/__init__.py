@@ -3,6 +3,8 @@
 - `realtime_chain`: subclasses the realtime fallback adapter's private session class so an
   exhausted realtime chain hands the greeting to the pipeline instead of ending the call.
 - `tool_schemas`: caches the framework's tool-schema builders (module functions it patches).
+- `silero_inline`: Silero VAD streams run their inference on the call's loop (the plugin's
+  `VADStream._loop`), not through the thread pool.
 
 Everything else uses the public 1.8.9 API. tests/framework/ checks each internal these
 modules touch, so an upgrade of livekit-agents that moves one fails there, by name, first.

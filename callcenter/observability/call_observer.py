@@ -12,10 +12,10 @@ From LiveKit's session events, as they happen:
   chain). The realtime greeting reports `e2e_latency` only;
 - `function_tools_executed`: each tool's call → result time → `tool_latency_seconds`.
 
-From the call's state, once the session has closed (the record is settled then): the call's
-end and duration, its phase transitions, verification result, transfer attempts, time to a
-human, callback and provider switches. (When the call core calls the `metrics` functions as
-each of those happens, `summarise_call` shrinks to the end of the call.)
+From the call's state, as it changes (`CallState.watch`, the call core's seam for
+observers): phase transitions, verification results, transfer attempts and the time to a
+human, callbacks booked, provider switches (`StateMetrics`). When the session has closed
+(the outcome is settled then): the call's end, disposition and duration.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def observe_call(session: Any, state: Any, *, db: Any = None) -> None:
         phase=lambda: _value(state.phase),
     )
     metrics.call_started(transport_of(state))
+    state.watch(StateMetrics(state))
     closed = False
 
     def on_item(ev: Any) -> None:
@@ -82,7 +83,7 @@ def observe_call(session: Any, state: Any, *, db: Any = None) -> None:
 
         def finish() -> None:
             try:
-                summarise_call(state)
+                call_ended(state)
             except Exception:
                 logger.exception("call metrics not recorded")
             finally:
@@ -125,36 +126,67 @@ def _provider(metadata: Any) -> str:
     return str(provider).lower() if provider else "unknown"
 
 
-def summarise_call(state: Any, *, now: float | None = None) -> None:
-    """Record what the call's state says happened (once, when the call has ended)."""
+class StateMetrics:
+    """A `CallState` watcher: records each change once, as it happens."""
+
+    def __init__(self, state: Any) -> None:
+        self._phases = len(state.phase_history)
+        self._switches = len(state.provider_switches)
+        self._attempts_done: set[int] = set()
+        self._verification = _value(state.verification.status)
+        self._outcome = _value(state.outcome)
+        self._escalation_began: float | None = None
+
+    def __call__(self, state: Any, what: str) -> None:
+        if what == "phase":
+            self._on_phases(state)
+        elif what == "verification":
+            self._on_verification(state)
+        elif what == "transfer":
+            self._on_transfers(state)
+        elif what == "outcome":
+            outcome = _value(state.outcome)
+            if outcome == "callback" and self._outcome != "callback":
+                metrics.callback_booked()
+            self._outcome = outcome
+        elif what == "provider_switch":
+            for switch in state.provider_switches[self._switches :]:
+                metrics.provider_switched(str(switch.kind))
+            self._switches = len(state.provider_switches)
+
+    def _on_phases(self, state: Any) -> None:
+        for change in state.phase_history[self._phases :]:
+            source, target = _value(change.from_phase), _value(change.to_phase)
+            metrics.phase_changed(source, target)
+            if target == "escalation":
+                self._escalation_began = change.at
+            if source == "verification" and _value(state.verification.status) == "unverified":
+                # left without a result (moved on, escalated, hung up): counted once here
+                metrics.verification_finished("unverified", None)
+        self._phases = len(state.phase_history)
+
+    def _on_verification(self, state: Any) -> None:
+        status = _value(state.verification.status)
+        if status != self._verification and status in ("verified", "locked", "no_match"):
+            metrics.verification_finished(status, state.verification.method)
+        self._verification = status
+
+    def _on_transfers(self, state: Any) -> None:
+        for index, attempt in enumerate(state.transfer_attempts):
+            if attempt.ended_at is None or index in self._attempts_done:
+                continue
+            self._attempts_done.add(index)
+            outcome = _value(attempt.outcome)
+            metrics.transfer_attempted(str(attempt.mode), outcome)
+            if outcome == "connected":
+                began = self._escalation_began or attempt.started_at
+                metrics.reached_human(str(attempt.mode), attempt.ended_at - began)
+
+
+def call_ended(state: Any, *, now: float | None = None) -> None:
+    """The call is over: its disposition (the record's outcome) and duration."""
     now = time.time() if now is None else now
-    outcome = _value(state.outcome) or "ended"
-    metrics.call_ended(outcome, now - float(state.started_at))
-    if outcome == "callback":
-        metrics.callback_booked()
-
-    for change in state.phase_history:
-        metrics.phase_changed(_value(change.from_phase), _value(change.to_phase))
-
-    verification = state.verification
-    status = _value(verification.status)
-    if any(_value(c.to_phase) == "verification" for c in state.phase_history) or status not in (
-        "unverified",
-        "",
-    ):
-        metrics.verification_finished(status, verification.method)
-
-    escalations = [c.at for c in state.phase_history if _value(c.to_phase) == "escalation"]
-    for attempt in state.transfer_attempts:
-        outcome = _value(attempt.outcome)
-        metrics.transfer_attempted(str(attempt.mode), outcome)
-        if outcome == "connected" and attempt.ended_at is not None:
-            began = [at for at in escalations if at <= attempt.ended_at]
-            start = began[-1] if began else attempt.started_at
-            metrics.reached_human(str(attempt.mode), attempt.ended_at - start)
-
-    for switch in state.provider_switches:
-        metrics.provider_switched(str(switch.kind))
+    metrics.call_ended(_value(state.outcome) or "ended", now - float(state.started_at))
 
 
 _watched: set[int] = set()

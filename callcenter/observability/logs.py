@@ -108,9 +108,12 @@ class CallLogFields(logging.Filter):
                 setattr(record, key, value)
         if not hasattr(record, "phase"):
             try:
-                record.phase = self._phase()
+                phase = self._phase()
             except Exception:  # the state is gone: log the line anyway
-                record.phase = "unknown"
+                phase = "unknown"
+            # a field of the log record (read from the call state, which only its methods
+            # write): set through the record's namespace, as `extra=` does
+            record.__dict__["phase"] = phase
         return True
 
 

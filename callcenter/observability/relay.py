@@ -23,6 +23,7 @@ import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger("callcenter.metrics")
@@ -63,9 +64,11 @@ def send(op: str, name: str, labels: list[str], value: float) -> bool:
 
 
 class MetricsRelay:
-    """The main process's end: a socket, and a thread applying events to the registry."""
+    """The main process's end: a socket, and a thread applying events to the registry with
+    `apply(op, metric, labels, value, pid)` (`metrics.METRICS.apply`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, apply: Callable[[str, str, list[str], float, int], None]) -> None:
+        self._apply = apply
         self.directory = Path(tempfile.mkdtemp(prefix="callcenter-metrics-"))
         self.path = str(self.directory / "relay.sock")
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -85,8 +88,6 @@ class MetricsRelay:
         return self
 
     def _run(self) -> None:
-        from callcenter.observability.metrics import METRICS
-
         while not self._stop.is_set():
             try:
                 data = self._sock.recv(MAX_DATAGRAM)
@@ -98,7 +99,7 @@ class MetricsRelay:
                 continue
             try:
                 pid, op, name, labels, value = json.loads(data)
-                METRICS.apply(str(op), str(name), [str(v) for v in labels], float(value), int(pid))
+                self._apply(str(op), str(name), [str(v) for v in labels], float(value), int(pid))
                 self.received += 1
             except Exception:  # a malformed event never stops the relay
                 logger.warning("malformed metric event dropped")
@@ -115,6 +116,6 @@ class MetricsRelay:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_relay() -> MetricsRelay:
+def start_relay(apply: Callable[[str, str, list[str], float, int], None]) -> MetricsRelay:
     """Open the relay in this (the worker's main) process; call before LiveKit starts."""
-    return MetricsRelay().start()
+    return MetricsRelay(apply).start()

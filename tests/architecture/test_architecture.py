@@ -34,11 +34,14 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
         "callcenter.redaction",
         "callcenter.prompts",
         "callcenter.framework",
+        "callcenter.preload",
     ),
     ("callcenter.telephony",),
     ("callcenter.staff",),
     ("callcenter.business_hours",),
     ("callcenter.config",),
+    # logs, metrics, traces, load: read the call state, never write it
+    ("callcenter.observability",),
     # the call core: phases, state, ports; it never reaches the database (a port does)
     ("callcenter.core",),
     ("callcenter.data", "callcenter.provisioning"),
@@ -48,6 +51,7 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
     ("callcenter.behaviours",),
     ("callcenter.call",),
     ("callcenter.console", "callcenter.worker"),
+    ("callcenter.serve",),
     ("callcenter.cli",),
 )
 """Bottom to top. Groups in one tuple are siblings: they never import each other."""

@@ -6,7 +6,9 @@ Private internals, each used in exactly one module of `callcenter/framework/`:
 - `realtime_chain`: the realtime fallback adapter's private session class and its `_swap`,
   `_adapter`, `_sessions` (exhaustion becomes a callback, not a dropped call);
 - `tool_schemas`: the three schema builders it caches in `livekit.agents.llm.utils`, and a
-  function tool's `_func` / `_instance` (the cache key).
+  function tool's `_func` / `_instance` (the cache key);
+- `silero_inline`: `silero.VADStream._loop`, set in `__init__` and read by `_main_task` only
+  to run the model through `run_in_executor`.
 
 Names the product reads from public objects (a rename would silently break a feature):
 - the fallback adapters' availability events and their instance field (`provider_switches`);
@@ -103,3 +105,13 @@ def test_a_tool_reply_is_a_tool_result_the_framework_unwraps() -> None:
     assert (out.output, out.is_error) == (reply.output, False)
     error = make_function_call_output(fnc_call=call, output=None, exception=reply.error())
     assert (error.fnc_call_out.output, error.fnc_call_out.is_error) == (reply.output, True)
+
+
+def test_silero_streams_read_their_loop_only_to_run_the_model() -> None:
+    from livekit.plugins import silero
+
+    init = inspect.getsource(silero.VADStream.__init__)
+    main = inspect.getsource(silero.VADStream._main_task)
+    assert "self._loop = asyncio.get_event_loop()" in init
+    assert main.count("self._loop.") == 1
+    assert "self._loop.run_in_executor(None, self._model," in main

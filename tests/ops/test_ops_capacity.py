@@ -5,7 +5,6 @@ a call's first request are preloaded."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import subprocess
 import sys
 import textwrap
@@ -14,16 +13,9 @@ from typing import Any
 from livekit.agents import vad as vad_mod
 from livekit.plugins import silero
 
-from callcenter.silero_inline import InlineSileroVAD, _InlineExecutorLoop
+from callcenter.framework.silero_inline import InlineSileroVAD, _InlineExecutorLoop
 from callcenter.turn_taking import VAD_MIN_SILENCE_S, VAD_SAMPLE_RATE, load_vad
 from tests.support.audio import load_frames, silence_frames
-
-
-def test_the_plugin_still_reads_its_loop_the_way_the_adapter_relies_on() -> None:
-    init = inspect.getsource(silero.VADStream.__init__)
-    main = inspect.getsource(silero.VADStream._main_task)
-    assert "self._loop = asyncio.get_event_loop()" in init
-    assert "self._loop.run_in_executor(None, self._model," in main
 
 
 async def _speech_events(vad: Any) -> list[tuple[str, float]]:

@@ -16,9 +16,19 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.observability import metrics, relay
-from callcenter.observability.call_observer import observe_call, summarise_call, watch_database
+from callcenter.observability.call_observer import (
+    StateMetrics,
+    call_ended,
+    observe_call,
+    watch_database,
+)
+from callcenter.telephony.sip import CallInfo
+from callcenter.vocabulary import CallOutcome, TransferOutcome, VerificationStatus
 from tests.fallbacks.support import emulator_settings, flow_responder, text_call
+from tests.support.call_states import walk_to
 from tests.support.emulators import OpenAIHTTPEmulator
 
 
@@ -87,10 +97,6 @@ def test_the_product_metrics_have_the_documented_names() -> None:
 
 
 def test_label_sets_match_the_products_enums() -> None:
-    from callcenter.data.models import CallOutcome
-    from callcenter.phases import Phase
-    from callcenter.state import TransferOutcome, VerificationStatus
-
     assert set(metrics.PHASES) == {p.value for p in Phase}
     assert {o.value for o in CallOutcome} <= set(metrics.DISPOSITIONS)
     assert set(metrics.TRANSFER_OUTCOMES) == {o.value for o in TransferOutcome}
@@ -113,7 +119,7 @@ def _call_process(path: str, started: object, crash: bool) -> None:
 
 @pytest.fixture
 def running_relay() -> Iterator[relay.MetricsRelay]:
-    r = relay.start_relay()
+    r = relay.start_relay(metrics.METRICS.apply)
     try:
         yield r
     finally:
@@ -205,36 +211,58 @@ async def test_a_calls_events_and_state_become_metrics(db_path: Path) -> None:
         assert ended() == 1
 
 
-def test_a_transfer_counts_its_attempts_and_time_to_a_human() -> None:
-    from types import SimpleNamespace as NS
+def _state() -> CallState:
+    state = CallState(call=CallInfo.for_console(caller_e164=None, call_id="m"), deps=None)  # type: ignore[arg-type]
+    state.watch(StateMetrics(state))
+    return state
 
-    t0 = 1000.0
-    state = NS(
-        phase_history=[
-            NS(from_phase="greeting", to_phase="escalation", at=t0 + 10),
-            NS(from_phase="escalation", to_phase="ended", at=t0 + 55),
-        ],
-        verification=NS(status="unverified", method=None),
-        transfer_attempts=[
-            NS(mode="warm", outcome="no_answer", started_at=t0 + 11, ended_at=t0 + 36),
-            NS(mode="warm", outcome="connected", started_at=t0 + 37, ended_at=t0 + 55),
-        ],
-        provider_switches=[NS(kind="tts")],
-        outcome="transferred",
-        started_at=t0,
+
+def test_the_state_watcher_counts_each_change_once_as_it_happens() -> None:
+    moves = _delta(
+        "callcenter_phase_transitions_total", from_phase="greeting", to_phase="verification"
     )
+    verified = _delta("callcenter_verifications_total", result="verified", factor="zip")
+    state = _state()
+    walk_to(state, Phase.ORDERS)  # greeting → verification (zip ok) → orders
+    assert moves() == 1 and verified() == 1
+    state.route_to(Phase.WRAP_UP, reason="done")
+    assert moves() == 1 and verified() == 1  # nothing counted twice
+
+
+def test_a_transfer_counts_its_attempts_and_time_to_a_human() -> None:
     no_answer = _delta("callcenter_transfer_attempts_total", mode="warm", outcome="no_answer")
     connected = _delta("callcenter_transfer_attempts_total", mode="warm", outcome="connected")
+    humans = _delta("callcenter_time_to_human_seconds_count", mode="warm")
     to_human = _delta("callcenter_time_to_human_seconds_sum", mode="warm")
     switches = _delta("callcenter_provider_switches_total", kind="tts")
-    verifications = _delta("callcenter_verifications_total", result="unverified", factor="none")
-    duration = _delta("callcenter_call_duration_seconds_sum", disposition="transferred")
+    state = walk_to(_state(), Phase.ORDERS)
+    state.provider_switched("tts", "elevenlabs", "openai", reason="unavailable")
+    state.begin_escalation(reason="caller asked")
+    first = state.transfer_started("warm", "Alex")
+    assert no_answer() == 0  # under way: not counted yet
+    state.transfer_finished(first, TransferOutcome.NO_ANSWER, "rang out")
+    second = state.transfer_started("warm", "Sam")
+    state.transfer_finished(second, TransferOutcome.CONNECTED, "accepted")
+    state.transferred("Sam")
+    assert (no_answer(), connected(), humans(), switches()) == (1, 1, 1, 1)
+    began = next(c.at for c in state.phase_history if c.to_phase is Phase.ESCALATION)
+    assert to_human() == pytest.approx(state.transfer_attempts[-1].ended_at - began)
+
+
+def test_a_locked_caller_and_a_callback_are_counted() -> None:
+    locked = _delta("callcenter_verifications_total", result="locked", factor="none")
+    unverified = _delta("callcenter_verifications_total", result="unverified", factor="none")
+    callbacks = _delta("callcenter_callbacks_booked_total")
+    duration = _delta("callcenter_call_duration_seconds_sum", disposition="callback")
+    state = walk_to(_state(), Phase.VERIFICATION)
+    for _ in range(3):
+        state.factor_wrong()
+    state.end_verification(reason="locked")
+    state.callback_booked(7, "tomorrow morning")
     metrics.call_started("sip")
-    summarise_call(state, now=t0 + 60)
-    assert (no_answer(), connected(), switches()) == (1, 1, 1)
-    assert to_human() == pytest.approx(45.0)  # escalation began at +10, connected at +55
-    assert verifications() == 0  # the call never entered verification
-    assert duration() == pytest.approx(60.0)
+    call_ended(state, now=state.started_at + 42)
+    assert (locked(), unverified(), callbacks()) == (1, 0, 1)
+    assert duration() == pytest.approx(42)
 
 
 async def test_database_errors_are_counted_by_kind(db_path: Path) -> None:

@@ -11,7 +11,7 @@ was a fifth of the call's event-loop time in the py-spy profile (BENCHMARKS.md,
 
 `InlineSileroVAD` is `silero.VAD` whose streams get a view of their event loop that runs
 `run_in_executor` calls at once and returns a finished future. This touches one private
-attribute of the plugin (`VADStream._loop`): `tests/ops/test_ops_capacity.py`
+attribute of the plugin (`VADStream._loop`): `tests/framework/test_framework_internals.py`
 fails loudly if the plugin stops reading it that way.
 """
 
