@@ -46,7 +46,9 @@ def test_realtime_fallback_session_internals_used_by_the_greeting_chain() -> Non
     assert "self._adapter = adapter" in init, "the session no longer keeps its adapter"
     adapter_init = inspect.getsource(llm.RealtimeModelFallbackAdapter.__init__)
     assert "self._sessions" in adapter_init, "the adapter no longer tracks its sessions"
-    assert "def _on_child_error" in inspect.getsource(session_cls)
+    # A class attribute, not inspect.getsource(cls): that parses the module with `ast`, which
+    # CPython 3.11 can fail ("AST constructor recursion depth mismatch") late in a long run.
+    assert callable(session_cls.__dict__.get("_on_child_error")), "_on_child_error is gone"
 
 
 def test_tool_schema_builders_and_function_tool_internals() -> None:
