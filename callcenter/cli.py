@@ -5,6 +5,7 @@ callcenter graph [--mermaid]          (the call's phases and the tool that makes
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
+callcenter web [--host H] [--port P] | users add|list | callbacks list|close   (the console)
 callcenter start | dev | download-files      (the LiveKit worker)
 """
 
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         add_supervisor_commands(sub)
     except ImportError:  # pragma: no cover - escalation package always ships
         pass
+
+    from callcenter.web.cli import add_console_commands
+
+    add_console_commands(sub)
 
     for name, text in (
         ("start", "run the worker in production mode"),
@@ -130,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             return _demo_data(args.json)
         if args.command in ("supervisors", "db"):
             return int(args.handler(args, settings) or 0)
+        if args.command in ("web", "users", "callbacks"):
+            from callcenter.web.cli import run
+
+            return run(args, settings)
         return _run_worker(args.command, args.rest)
     except ConfigError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)

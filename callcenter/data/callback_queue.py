@@ -101,7 +101,7 @@ class CallbackQueue:
         self._db = db
         self.sla = sla
 
-    def _query(self) -> sa.Select[Any]:
+    def _query(self) -> Any:  # Select of (Ticket, CallbackWork | None, email | None)
         from callcenter.data.users import WebUser
 
         return (

@@ -124,18 +124,17 @@ class LiveCallStore:
             "version": version,
             "snapshot": snapshot,
         }
-        table = LiveCall.__table__
         async with self._db.session() as s, s.begin():
             if self._db.dialect == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-                stmt = pg_insert(table).values(**values)
+                stmt = pg_insert(LiveCall).values(**values)
                 update = {k: stmt.excluded[k] for k in values if k != "call_id"}
                 await s.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=update))
             else:
                 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-                lite = sqlite_insert(table).values(**values)
+                lite = sqlite_insert(LiveCall).values(**values)
                 update = {k: lite.excluded[k] for k in values if k != "call_id"}
                 await s.execute(lite.on_conflict_do_update(index_elements=["call_id"], set_=update))
 
