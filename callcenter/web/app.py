@@ -117,7 +117,7 @@ def create_app(
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        if _is_api(request) or request.headers.get("accept") == "text/event-stream":
+        if _is_api(request) or request.url.path == "/events":
             response: Response = JSONResponse({"detail": "login required"}, status_code=401)
         else:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -238,10 +238,14 @@ async def board_page(
 
 @router.get("/events")
 async def events(
-    request: Request, board_updates: bool = False, who: Principal = Depends(require(None))
+    request: Request,
+    board_updates: bool = False,
+    once: bool = False,
+    who: Principal = Depends(require(None)),
 ) -> Response:
     """Server-sent events: `board` (the board's rows, when `board_updates`) and `pop`
-    (a screen-pop card for this supervisor)."""
+    (a screen-pop card for this supervisor). `once`: send what there is now and close
+    (for clients that poll instead of keeping a stream open)."""
     c = console(request)
     if board_updates and not who.can(Permission.BOARD):
         board_updates = False
@@ -270,6 +274,8 @@ async def events(
                     card = c.templates.get_template("_pop_card.html").render(pop=pop, who=who)
                     yield _sse("pop", card)
             yield ": keep-alive\n\n"
+            if once:
+                return
             await asyncio.sleep(board.POLL_S)
 
     return StreamingResponse(

@@ -24,9 +24,11 @@ def make_templates(tz: ZoneInfo) -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
 
-    def localtime(value: dt.datetime | float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-        if value is None:
+    def localtime(value: dt.datetime | float | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+        if value is None or value == "":
             return ""
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
         if isinstance(value, int | float):
             value = dt.datetime.fromtimestamp(value, dt.UTC)
         return value.astimezone(tz).strftime(fmt)
