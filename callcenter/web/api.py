@@ -162,6 +162,7 @@ async def api_calls(
     transfer: Q = None,
     verified: Q = None,
     caller: Q = None,
+    caller_hash: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-fA-F]*$")] = None,
     before: Annotated[str | None, Query(max_length=80, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = history.PAGE_SIZE,
     who: Principal = Depends(require(Permission.CALLS)),
@@ -177,6 +178,7 @@ async def api_calls(
         "transfer": transfer,
         "verified": verified,
         "caller": caller,
+        "caller_hash": caller_hash,
     }
     try:
         filt = history.parse_filter(

@@ -82,6 +82,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        access_log=False,  # request lines carry filter values; the app logs what it needs
         server_header=False,
     )
     return 0

@@ -8,7 +8,9 @@ layer's stores read one record at a time). Filters:
 - transfer outcome of the last attempt (`none`: no transfer was attempted);
 - verified or not;
 - caller: a full number, normalised to E.164 and matched on its HMAC (`caller_hash`), so
-  the number is never shown and never needs to be stored in clear for the search.
+  the number is never shown and never needs to be stored in clear for the search. The
+  history page turns a typed number into `caller_hash=` at once (a redirect), so the number
+  does not stay in page links, the address bar or the browser history.
 
 Pages are keyset-paged by (started_at, id) descending: page 2000 costs what page 1 does.
 """
@@ -108,6 +110,10 @@ def parse_filter(
         raise FilterError("verified: use yes or no")
     verified = None if not verified_text else verified_text in ("yes", "true")
     hashed = None
+    if get("caller_hash"):
+        hashed = get("caller_hash").lower()
+        if len(hashed) != 64 or any(c not in "0123456789abcdef" for c in hashed):
+            raise FilterError("caller_hash: not a caller hash from this console")
     if get("caller"):
         try:
             number = to_e164(get("caller"), default_region=region)

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import secrets
+from urllib.parse import urlencode
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -339,6 +340,11 @@ async def calls_page(
 ) -> Response:
     c = console(request)
     filt, error = _filter(request)
+    if error is None and request.query_params.get("caller"):
+        # Keep the number out of links, the address bar and history: search by its hash.
+        params = {k: v for k, v in request.query_params.items() if k not in ("caller", "before")}
+        params["caller_hash"] = filt.caller_hash or ""
+        return RedirectResponse(f"/calls?{urlencode(params)}", status_code=303)
     rows: list[history.HistoryRow] = []
     cursor = None
     if error is None:
