@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callcenter.data.columns import Base, JSONType, UTCDateTime, utcnow
 from callcenter.data.database import Database
-from callcenter.data.models import Base, JSONType, UTCDateTime, utcnow
 
 __all__ = ["AuditEntry", "AuditEntryView", "AuditLog"]
 

@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callcenter.data.columns import Base, JSONType, UTCDateTime
+from callcenter.data.columns import enum_column as _enum
 from callcenter.data.database import Database
-from callcenter.data.models import Base, CallRecord, JSONType, UTCDateTime, _enum
+from callcenter.data.models import CallRecord
 
 __all__ = ["CallAnalysis", "CallAnalysisStore", "CallAnalysisView", "Disposition"]
 

@@ -21,17 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callcenter.data.columns import Base, JSONType, UTCDateTime, utcnow
+from callcenter.data.columns import enum_column as _enum
 from callcenter.data.database import Database
-from callcenter.data.models import (
-    Base,
-    JSONType,
-    Ticket,
-    TicketKind,
-    TicketStatus,
-    UTCDateTime,
-    _enum,
-    utcnow,
-)
+from callcenter.data.enums import TicketKind, TicketStatus
+from callcenter.data.models import Ticket
 
 __all__ = [
     "CallbackItem",

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callcenter.data.columns import Base, UTCDateTime, utcnow
+from callcenter.data.columns import enum_column as _enum
 from callcenter.data.database import Database
-from callcenter.data.models import Base, UTCDateTime, _enum, utcnow
 
 __all__ = [
     "LoginAttempt",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callcenter.data.callback_queue import CallbackResolution, QueueError
 from callcenter.data.models import utcnow
 from callcenter.data.webhook_deliveries import DeliveryStatus
-from callcenter.escalation.roster import RosterError
+from callcenter.staff import RosterError
 from callcenter.web import board, history
 from callcenter.web.auth import SESSION_COOKIE, Permission, Principal, require
 from callcenter.web.context import console

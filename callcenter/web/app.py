@@ -66,6 +66,17 @@ async def _background(console: Console) -> list[asyncio.Task[None]]:
     return tasks
 
 
+async def _open(settings: Settings) -> Database:
+    """Migrate at start-up like the worker (a no-op at head); on the SQLite default also
+    seed the demo data when the database is empty, as the worker and the console do."""
+    database = await Database.open(settings.database_url, migrate=True)
+    if settings.sqlite_path is not None:
+        from callcenter.data.seed import seed_demo
+
+        await seed_demo(database)
+    return database
+
+
 def create_app(
     settings: Settings, *, db: Database | None = None, background: bool = True
 ) -> FastAPI:
@@ -75,7 +86,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = db is None
-        database = db or await Database.open(settings.database_url)
+        database = db or await _open(settings)
         console = Console.build(settings, database)
         app.state.console = console
         tasks = await _background(console) if background else []

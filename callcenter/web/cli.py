@@ -128,7 +128,7 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
         from callcenter.data.audit_log import AuditLog
         from callcenter.data.users import UserStore
 
-        db = await Database.open(settings.database_url)
+        db = await Database.open(settings.database_url, migrate=True)
         try:
             if (
                 args.supervisor is not None
@@ -165,7 +165,7 @@ def _users_list(args: argparse.Namespace, settings: Settings) -> int:
         from callcenter.data import Database
         from callcenter.data.users import UserStore
 
-        db = await Database.open(settings.database_url)
+        db = await Database.open(settings.database_url, migrate=True)
         try:
             users = await UserStore(db).list()
         finally:
@@ -195,7 +195,7 @@ def _callbacks_list(args: argparse.Namespace, settings: Settings) -> int:
         from callcenter.data import Database
         from callcenter.data.callback_queue import CallbackQueue
 
-        db = await Database.open(settings.database_url)
+        db = await Database.open(settings.database_url, migrate=True)
         try:
             queue = CallbackQueue(db, sla=dt.timedelta(hours=settings.callback_sla_hours))
             items = await queue.open_items()
@@ -241,7 +241,7 @@ def _callbacks_close(args: argparse.Namespace, settings: Settings) -> int:
         from callcenter.data.audit_log import AuditLog
         from callcenter.data.callback_queue import CallbackQueue, CallbackResolution, QueueError
 
-        db = await Database.open(settings.database_url)
+        db = await Database.open(settings.database_url, migrate=True)
         try:
             queue = CallbackQueue(db, sla=dt.timedelta(hours=settings.callback_sla_hours))
             try:

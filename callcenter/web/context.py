@@ -63,7 +63,7 @@ class Console:
         self.tickets = TicketStore(db)
         self.outbox = WebhookOutbox(db)
         self.live = LiveCallStore(db)
-        self.supervisors = SupervisorStore(db)
+        self.supervisors = SupervisorStore(db, default_region=s.default_region)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Console:

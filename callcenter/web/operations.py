@@ -12,7 +12,7 @@ from callcenter.data.callback_queue import CallbackResolution, QueueError
 from callcenter.data.live_calls import ScreenPopView
 from callcenter.data.models import utcnow
 from callcenter.data.users import Role
-from callcenter.escalation.roster import RosterError, Supervisor
+from callcenter.staff import RosterError
 from callcenter.web.auth import Principal, Refused, refuse
 from callcenter.web.context import Console
 from callcenter.web.views import call_json
@@ -69,54 +69,27 @@ async def resolve_callback(
 async def update_supervisor(
     c: Console, who: Principal, supervisor_id: int, changes: dict[str, Any]
 ) -> Any:
-    """Validate the merged supervisor exactly as `callcenter supervisors update` does
-    (`roster.Supervisor.create`), then store only the changed fields. `RosterError` names
-    the field to fix; nothing is written when anything is invalid."""
-    current = await c.supervisors.get(supervisor_id)
-    if current is None:
-        raise NotFound("supervisor")
-    original = merged_original(current)
-    merged = dict(original)
-    unknown = set(changes) - set(merged)
-    if unknown:
-        raise RosterError(f"unknown supervisor fields: {sorted(unknown)}")
-    merged.update(changes)
+    """Change some fields through `SupervisorStore.update`, which validates the merged
+    supervisor with `staff.Supervisor.create` exactly as `callcenter supervisors update`
+    does; `RosterError` names the field to fix and nothing is written when anything is
+    invalid. The audit entry lists the fields whose stored value actually changed."""
     try:
-        priority = int(merged["priority"])
-    except (TypeError, ValueError):
-        raise RosterError("priority must be a whole number (lower is tried first)") from None
-    if not isinstance(merged["skills"], list | tuple) or not all(
-        isinstance(s, str) for s in merged["skills"]
-    ):
-        raise RosterError("skills must be a list of orders, billing, general")
-    validated = Supervisor.create(
-        name=str(merged["name"]),
-        contact=str(merged["contact"]),
-        skills=merged["skills"],
-        timezone=str(merged["timezone"]),
-        working_hours=merged["working_hours"],
-        priority=priority,
-        active=bool(merged["active"]),
-        transfer_mode=str(merged["transfer_mode"]),
-        default_region=c.settings.default_region,
-    ).as_row()
-    changed = sorted(k for k in changes if validated[k] != original[k])
-    view = await c.supervisors.update(supervisor_id, **{k: validated[k] for k in changes})
+        before = await c.supervisors.get(supervisor_id)
+    except RosterError:
+        before = None  # a stored row that no longer validates: the update may repair it
+    try:
+        after = await c.supervisors.update(supervisor_id, **changes)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, RosterError):
+            raise
+        raise RosterError(f"invalid value: {exc}") from None
+    if after is None:
+        raise NotFound("supervisor")
+    old = before.as_row() if before is not None else {}
+    new = after.as_row()
+    changed = sorted(k for k in new if old.get(k) != new[k])
     await _audit(c, who, "supervisor.update", "supervisor", supervisor_id, fields=changed)
-    return view
-
-
-def merged_original(current: Any) -> dict[str, Any]:
-    return {
-        "name": current.name,
-        "contact": current.contact,
-        "skills": list(current.skills),
-        "timezone": current.timezone,
-        "working_hours": {k: [list(w) for w in v] for k, v in current.working_hours.items()},
-        "priority": current.priority,
-        "active": current.active,
-        "transfer_mode": getattr(current.transfer_mode, "value", current.transfer_mode),
-    }
+    return after
 
 
 async def retry_delivery(c: Console, who: Principal, delivery_id: int) -> bool:

@@ -12,9 +12,9 @@ import io
 import json
 import logging
 import secrets
-from urllib.parse import urlencode
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from callcenter.data.callback_queue import CallbackResolution, QueueError
 from callcenter.data.models import CallOutcome, utcnow
 from callcenter.data.webhook_deliveries import DeliveryStatus
-from callcenter.escalation.roster import RosterError
+from callcenter.staff import RosterError
 from callcenter.web import board, history
 from callcenter.web.auth import (
     LOGIN_COOKIE,
@@ -548,8 +548,7 @@ async def roster_page(
         else {}
     )
     rows = [
-        dict(supervisor_json(v), on_duty=v.is_on_duty(now) and v.active, user=users.get(v.id))
-        for v in views
+        dict(supervisor_json(v), on_duty=v.on_duty(now), user=users.get(v.id or 0)) for v in views
     ]
     return _page(request, "roster.html", who, rows=rows, business=await _business_hours(request))
 

@@ -147,18 +147,17 @@ def callback_json(item: CallbackItem, now: dt.datetime, *, viewer_id: int) -> di
     }
 
 
-def supervisor_json(view: Any) -> dict[str, Any]:
-    from callcenter.escalation.roster import WeeklyHours
-
+def supervisor_json(supervisor: Any) -> dict[str, Any]:
+    """A `callcenter.staff.Supervisor` for the roster page and the API."""
     return {
-        "id": view.id,
-        "name": view.name,
-        "contact": view.contact,
-        "skills": list(view.skills),
-        "timezone": view.timezone,
-        "working_hours": {k: [list(w) for w in v] for k, v in view.working_hours.items()},
-        "hours": WeeklyHours.parse(view.working_hours).describe(),
-        "priority": view.priority,
-        "active": view.active,
-        "transfer_mode": getattr(view.transfer_mode, "value", view.transfer_mode),
+        "id": supervisor.id,
+        "name": supervisor.name,
+        "contact": supervisor.contact,
+        "skills": list(supervisor.skills),
+        "timezone": supervisor.timezone,
+        "working_hours": supervisor.hours.as_json(),
+        "hours": supervisor.hours.describe(),
+        "priority": supervisor.priority,
+        "active": supervisor.active,
+        "transfer_mode": str(supervisor.transfer_mode),
     }

@@ -318,11 +318,11 @@ async def test_roster_edit_validates_like_the_cli_and_is_audited(
         after.contact,
         after.timezone,
         after.priority,
-        after.transfer_mode.value,
+        after.transfer_mode,
         list(after.skills),
         after.active,
     ) == ("+14155550111", "America/New_York", 5, "cold", ["billing", "general"], False)
-    assert after.working_hours == {d: [["08:00", "16:00"]] for d in ("mon", "tue", "wed", "thu")}
+    assert after.hours.as_json() == {d: [["08:00", "16:00"]] for d in ("mon", "tue", "wed", "thu")}
     entries = await AuditLog(db).recent(target_type="supervisor", target_id="1")
     assert [e.action for e in entries] == ["supervisor.update", "supervisor.update"]
     assert entries[1].detail["fields"] == [
