@@ -13,8 +13,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from callcenter.data.call_analysis import Disposition
 from callcenter.data.callback_queue import CallbackResolution, QueueError
-from callcenter.data.models import utcnow
+from callcenter.data.models import CallOutcome, utcnow
 from callcenter.data.webhook_deliveries import DeliveryStatus
 from callcenter.staff import RosterError
 from callcenter.web import board, history
@@ -40,6 +41,7 @@ Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Text = Annotated[str, Field(max_length=2000, pattern=NO_NUL)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON"},
     401: {"description": "No valid session (log in with POST /api/login)"},
     403: {"description": "Your role may not do this, or the CSRF token is missing"},
 }
@@ -53,11 +55,21 @@ def problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+def invalid(where: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's own validation-error shape (one schema for every 422): the field
+    is the text before the first colon of `message` when there is one."""
+    field, sep, _ = message.partition(":")
+    loc = [where, field.strip()] if sep and " " not in field.strip() else [where]
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": message, "type": "value_error"}]}, status_code=422
+    )
+
+
 # --------------------------------------------------------------------------- session
 
 
 class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     email: str = Field(max_length=320, pattern=NO_NUL)
     password: str = Field(max_length=1024, pattern=NO_NUL)
 
@@ -85,7 +97,7 @@ def _me(who: Principal) -> Me:
 @router.post(
     "/login",
     response_model=Me,
-    responses={401: {"model": Problem}, 429: {"model": Problem}},
+    responses={400: ERRORS[400], 401: {"model": Problem}, 429: {"model": Problem}},
     tags=["session"],
 )
 async def api_login(request: Request, body: LoginBody) -> Any:
@@ -150,18 +162,19 @@ class CallPage(BaseModel):
 Q = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
 
 
-@router.get(
-    "/calls", response_model=CallPage, responses={**ERRORS, 422: {"model": Problem}}, tags=["calls"]
-)
+@router.get("/calls", response_model=CallPage, responses=ERRORS, tags=["calls"])
 async def api_calls(
     request: Request,
     since: Q = None,
     until: Q = None,
-    outcome: Q = None,
-    disposition: Q = None,
-    transfer: Q = None,
-    verified: Q = None,
-    caller: Q = None,
+    outcome: CallOutcome | None = None,
+    disposition: Disposition | None = None,
+    transfer: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(("none", *history.TRANSFER_OUTCOMES)) + ")$"),
+    ] = None,
+    verified: Literal["yes", "no"] | None = None,
+    caller: Annotated[str | None, Query(max_length=32, pattern=r"^[0-9+() .\-]*$")] = None,
     caller_hash: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-fA-F]*$")] = None,
     before: Annotated[str | None, Query(max_length=80, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = history.PAGE_SIZE,
@@ -173,8 +186,8 @@ async def api_calls(
     params = {
         "since": since,
         "until": until,
-        "outcome": outcome,
-        "disposition": disposition,
+        "outcome": outcome.value if outcome else None,
+        "disposition": disposition.value if disposition else None,
         "transfer": transfer,
         "verified": verified,
         "caller": caller,
@@ -186,7 +199,7 @@ async def api_calls(
         )
         cursor = history.parse_cursor(before)
     except history.FilterError as exc:
-        return problem(422, str(exc))
+        return invalid("query", str(exc))
     rows = await history.search(c.db, filt, before=cursor, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -332,21 +345,21 @@ async def api_callbacks(
 
 
 class ClaimBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     take_over: bool = False
 
 
 class NoteBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     text: Text
 
 
 class CloseBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     resolution: CallbackResolution
 
 
-CB_ERRORS = {**ERRORS, 409: {"model": Problem}}
+CB_ERRORS = {**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}}
 
 
 async def _callback_result(request: Request, who: Principal, ticket_id: int, action: Any) -> Any:
@@ -425,7 +438,7 @@ class SupervisorOut(BaseModel):
 class SupervisorPatch(BaseModel):
     """Only the fields to change; validated like `callcenter supervisors update`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     contact: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
     skills: list[Literal["orders", "billing", "general"]] | None = Field(default=None, max_length=3)
@@ -448,7 +461,7 @@ async def api_supervisors(
 @router.patch(
     "/supervisors/{supervisor_id}",
     response_model=SupervisorOut,
-    responses={**ERRORS, 404: {"model": Problem}, 422: {"model": Problem}},
+    responses={**ERRORS, 404: {"model": Problem}},
     tags=["roster"],
 )
 async def api_update_supervisor(
@@ -462,13 +475,13 @@ async def api_update_supervisor(
     if "hours" in changes:
         changes["working_hours"] = changes.pop("hours")
     if not changes:
-        return problem(422, "nothing to change: send at least one field")
+        return invalid("body", "nothing to change: send at least one field")
     try:
         view = await update_supervisor(console(request), who, supervisor_id, changes)
     except NotFound:
         return problem(404, "no such supervisor")
     except (RosterError, ValueError) as exc:
-        return problem(422, str(exc))
+        return invalid("body", str(exc))
     return supervisor_json(view)
 
 

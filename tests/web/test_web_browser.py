@@ -11,33 +11,27 @@ download does not work offline); CI installs Debian's `chromium` (.ci/browsers.s
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import pytest
 
 from callcenter.data import Database, TicketStore
-from callcenter.data.users import Role, UserStore
+from callcenter.data.users import Role
 from callcenter.live.publisher import LivePublisher
 from callcenter.live.screen_pop import announce_transfer
 from callcenter.phases import Phase
 from callcenter.state import CallState, TransferAttempt, TransferOutcome, VerificationStatus
 from callcenter.telephony.sip import CallInfo
-from callcenter.web.passwords import hash_password
+from tests.web.live_server import PASSWORD, Site, serve
 
 CHROMIUM = Path(os.environ.get("CALLCENTER_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct horse battery staple"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -57,87 +51,20 @@ if not CHROMIUM.exists() and os.environ.get("CALLCENTER_REQUIRE_BROWSER") == "1"
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_BROWSER)]
 
-T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Site:
-    """The running console and a way to act on its database as another process would."""
-
-    def __init__(self, url: str, db_url: str, env: dict[str, str], shots: Path) -> None:
-        self.url = url
-        self.db_url = db_url
-        self.env = env
-        self.shots = shots
-
-    def run(self, fn: Callable[[Database], Awaitable[T]]) -> T:
-        async def go() -> T:
-            db = await Database.open(self.db_url)
-            try:
-                return await fn(db)
-            finally:
-                await db.close()
-
-        # in a thread of its own: Playwright's sync API keeps an event loop in this one
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, go()).result()
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("browser")
-    db_file = work / "callcenter.db"
-    shutil.copy(template_db, db_file)
-    db_url = f"sqlite+aiosqlite:///{db_file}"
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("CALLCENTER_", "OPENAI_", "DATABASE_URL"))
-        },
-        "DATABASE_URL": db_url,
-        "CALLCENTER_PROVIDER_MODE": "degraded",
-        "CALLCENTER_LOG_LEVEL": "WARNING",
-    }
-    port = _free_port()
-    shots = Path(os.environ.get("CALLCENTER_SCREENSHOT_DIR") or work / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    site = Site(f"http://127.0.0.1:{port}", db_url, env, shots)
+    users = {"lead@example.com": (Role.SUPERVISOR, 1), "ops@example.com": (Role.OPS, None)}
+    with serve(work, template_db, users) as running:
+        yield running
 
-    async def users(db: Database) -> None:
-        store = UserStore(db)
-        hashed = hash_password(PASSWORD)
-        await store.add("lead@example.com", hashed, Role.SUPERVISOR, 1)
-        await store.add("ops@example.com", hashed, Role.OPS, None)
 
-    site.run(users)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "callcenter.cli", "web", "--port", str(port)],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if server.poll() is not None:
-                raise RuntimeError(server.stdout.read().decode() if server.stdout else "web exited")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("callcenter web did not start in 30 s")
-        yield site
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+@pytest.fixture(scope="module")
+def shots(site: Site) -> Path:
+    path = Path(os.environ.get("CALLCENTER_SCREENSHOT_DIR") or site.workdir / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -182,9 +109,9 @@ def _state(call_id: str) -> CallState:
     )
 
 
-def test_login_board_moves_live_and_logout(page: Any, site: Site) -> None:
+def test_login_board_moves_live_and_logout(page: Any, site: Site, shots: Path) -> None:
     page.goto(site.url + "/login")
-    page.screenshot(path=str(site.shots / "login.png"))
+    page.screenshot(path=str(shots / "login.png"))
     _login(page, site, "ops@example.com")
     from playwright.sync_api import expect
 
@@ -217,7 +144,7 @@ def test_login_board_moves_live_and_logout(page: Any, site: Site) -> None:
     expect(page.get_by_test_id("waiting")).to_have_text("1")
     expect(row).to_contain_text("+1********42")
     expect(row).to_contain_text("verified")
-    page.screenshot(path=str(site.shots / "board.png"), full_page=True)
+    page.screenshot(path=str(shots / "board.png"), full_page=True)
     assert "+14155550142" not in page.content()
     page.click("nav.side form button")  # log out
     page.wait_for_url(re.compile(r".*/login.*"))
@@ -225,7 +152,9 @@ def test_login_board_moves_live_and_logout(page: Any, site: Site) -> None:
     assert "/login" in page.url
 
 
-def test_console_call_is_found_in_history_with_transcript(page: Any, site: Site) -> None:
+def test_console_call_is_found_in_history_with_transcript(
+    page: Any, site: Site, shots: Path
+) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -238,7 +167,7 @@ def test_console_call_is_found_in_history_with_transcript(page: Any, site: Site)
             str(ROOT / "examples" / "order_billing_human.txt"),
         ],
         env=site.env,
-        cwd=site.shots,
+        cwd=site.workdir,
         capture_output=True,
         text=True,
         timeout=180,
@@ -255,18 +184,18 @@ def test_console_call_is_found_in_history_with_transcript(page: Any, site: Site)
     page.fill("input[name=caller]", "(415) 555-0142")
     page.click("form.filters button[type=submit]")
     expect(page).to_have_url(re.compile(r"caller_hash=[0-9a-f]{64}"))
-    page.screenshot(path=str(site.shots / "history.png"), full_page=True)
+    page.screenshot(path=str(shots / "history.png"), full_page=True)
     first.locator("a").first.click()
     expect(page.get_by_test_id("disposition")).to_have_text("Hung up after service")
     transcript = page.get_by_test_id("transcript")
     expect(transcript).to_contain_text("calling about my order 1001")
     expect(transcript).to_contain_text("[redacted]")  # the ZIP said while verifying
     expect(page.get_by_test_id("summary")).to_contain_text("Verified caller called about billing")
-    page.screenshot(path=str(site.shots / "call.png"), full_page=True)
+    page.screenshot(path=str(shots / "call.png"), full_page=True)
     assert "4155550142" not in page.content()
 
 
-def test_claim_and_close_a_callback(page: Any, site: Site) -> None:
+def test_claim_and_close_a_callback(page: Any, site: Site, shots: Path) -> None:
     ticket = site.run(
         lambda db: TicketStore(db).create_callback(
             "+14155550142",
@@ -288,18 +217,18 @@ def test_claim_and_close_a_callback(page: Any, site: Site) -> None:
     row.get_by_placeholder("Add a note").fill("left a voicemail")
     row.get_by_role("button", name="Add").click()
     expect(row).to_contain_text("left a voicemail")
-    page.screenshot(path=str(site.shots / "callbacks.png"), full_page=True)
+    page.screenshot(path=str(shots / "callbacks.png"), full_page=True)
     row.get_by_role("button", name="Done").click()
     expect(page.locator(".notice")).to_contain_text("closed as done")
     expect(page.locator(f"#ticket-{ticket.id}")).to_have_count(0)
 
 
-def test_edit_a_supervisor(page: Any, site: Site) -> None:
+def test_edit_a_supervisor(page: Any, site: Site, shots: Path) -> None:
     _login(page, site, "ops@example.com")
     from playwright.sync_api import expect
 
     page.goto(site.url + "/roster")
-    page.screenshot(path=str(site.shots / "roster.png"), full_page=True)
+    page.screenshot(path=str(shots / "roster.png"), full_page=True)
     page.locator("#supervisor-2").get_by_role("link", name="Edit").click()
     page.fill("#contact", "not a phone")
     page.click("form.form-grid button[type=submit]")
@@ -314,7 +243,7 @@ def test_edit_a_supervisor(page: Any, site: Site) -> None:
     expect(row).to_contain_text("mon 07:00-15:00")
 
 
-def test_screen_pop_during_a_warm_transfer(page: Any, site: Site) -> None:
+def test_screen_pop_during_a_warm_transfer(page: Any, site: Site, shots: Path) -> None:
     _login(page, site, "lead@example.com")  # supervisor 1
     from playwright.sync_api import expect
 
@@ -338,7 +267,7 @@ def test_screen_pop_during_a_warm_transfer(page: Any, site: Site) -> None:
     expect(card).to_contain_text("verified")
     expect(card).to_contain_text("billing")
     expect(card).to_contain_text("Disputes a $14.99 late fee")
-    page.screenshot(path=str(site.shots / "screen-pop.png"))
+    page.screenshot(path=str(shots / "screen-pop.png"))
     card.get_by_role("link", name="Open call").click()
     expect(page.get_by_test_id("pop-page")).to_contain_text("checked balance")
     assert page.url.endswith(path)
