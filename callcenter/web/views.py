@@ -52,7 +52,8 @@ def timeline(record: Any) -> list[dict[str, Any]]:
         who = t.get("supervisor") or "nobody available"
         took = ""
         if t.get("ended_at") and t.get("started_at"):
-            took = f" after {float(t['ended_at']) - float(t['started_at']):.1f} s"
+            seconds = float(t["ended_at"]) - float(t["started_at"])
+            took = f" after {seconds:.1f} s" if seconds >= 0.05 else ""
         sip = f", SIP {t['sip_status']}" if t.get("sip_status") else ""
         events.append(
             {
