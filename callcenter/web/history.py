@@ -262,12 +262,8 @@ async def search(
     query = _query(filt)
     if before is not None:
         when, ident = before
-        query = query.where(
-            sa.or_(
-                CallRecord.started_at < when,
-                sa.and_(CallRecord.started_at == when, CallRecord.id < ident),
-            )
-        )
+        # a row comparison: both backends walk the started_at index from the cursor
+        query = query.where(sa.tuple_(CallRecord.started_at, CallRecord.id) < (when, ident))
     rows = await db.fetch_all(query.limit(max(1, min(limit, CSV_LIMIT))))
     return [_row(r) for r in rows]
 

@@ -81,7 +81,8 @@ def timeline(record: Any) -> list[dict[str, Any]]:
                 "detail": data.get("end_reason") or "",
             }
         )
-    return sorted(events, key=lambda e: (e["at"] is None, e["at"] or 0))
+    # the end last, whatever its clock says (it is written a moment before the final handoff)
+    return sorted(events, key=lambda e: (e["kind"] == "end", e["at"] is None, e["at"] or 0))
 
 
 def transcript(record: Any) -> list[dict[str, Any]]:
