@@ -186,13 +186,24 @@ def template_summary(
     return SummaryFields(reason=reason, done=done, outcome=outcome, follow_up=follow_up)
 
 
-def analyse(record: Any, *, hash_key: bytes, now: dt.datetime | None = None) -> CallAnalysisView:
-    """Analyse a closed `CallRecordView` (or anything with the same attributes)."""
+def analyse(
+    record: Any,
+    *,
+    hash_key: bytes,
+    now: dt.datetime | None = None,
+    summary: SummaryFields | None = None,
+    summary_usage: dict[str, Any] | None = None,
+) -> CallAnalysisView:
+    """Analyse a closed `CallRecordView` (or anything with the same attributes). `summary`:
+    the model's fields (`llm_summary`); without it the template fills them."""
     data: dict[str, Any] = dict(record.data or {})
     disp = disposition(record.outcome, data)
-    summary = template_summary(disp, data, record.transferred_to)
+    source = "llm" if summary is not None else "template"
+    summary = summary or template_summary(disp, data, record.transferred_to)
     per_call = metrics(data, record.transcript or [], record.started_at, record.ended_at)
     per_call["summary_fields"] = asdict(summary)
+    if summary_usage:
+        per_call["summary_usage"] = summary_usage
     return CallAnalysisView(
         call_record_id=record.id,
         caller_hash=caller_hash(record.caller_e164, hash_key),
@@ -200,7 +211,7 @@ def analyse(record: Any, *, hash_key: bytes, now: dt.datetime | None = None) -> 
         verified=(data.get("verification") or {}).get("status") == "verified",
         transfer_outcome=last_transfer_outcome(data),
         summary=summary.render(),
-        summary_source="template",
+        summary_source=source,
         metrics=per_call,
         analysed_at=now or utcnow(),
     )

@@ -1,7 +1,8 @@
 """Closed calls -> analysis rows + queued webhook deliveries, exactly once per call.
 
 `PostCallPipeline.run_once()` reads closed call records that have no analysis yet, analyses
-each (`analysis.analyse`) and saves the analysis together with one webhook delivery per
+each (`analysis.analyse`; the summary from the model when live providers are configured,
+`llm_summary`, else the template) and saves the analysis together with one webhook delivery per
 configured URL in one transaction. The analysis row is unique per call, so when two
 processes race on the same call one commit wins and the other's is discarded whole: no
 duplicate webhooks.
@@ -19,7 +20,14 @@ from callcenter.data.call_analysis import CallAnalysisStore
 from callcenter.data.database import Database
 from callcenter.data.models import CallRecord, utcnow
 from callcenter.data.webhook_deliveries import WebhookOutbox
-from callcenter.postcall.analysis import DEVELOPMENT_CALLER_HASH_KEY, analyse, redacted_record
+from callcenter.postcall.analysis import (
+    DEVELOPMENT_CALLER_HASH_KEY,
+    analyse,
+    disposition,
+    redacted_record,
+    template_summary,
+)
+from callcenter.postcall.llm_summary import llm_summary
 from callcenter.postcall.webhooks import EVENT
 
 log = logging.getLogger("callcenter.postcall")
@@ -37,6 +45,7 @@ class PostCallPipeline:
         self.analyses = CallAnalysisStore(db)
         self.hash_key = caller_hash_key(settings)
         self.webhook_urls = settings.webhook_url_list
+        self.settings = settings
 
     async def run_once(self, limit: int = 50) -> int:
         """Analyse up to `limit` closed calls; returns how many this process saved."""
@@ -48,7 +57,19 @@ class PostCallPipeline:
         saved = 0
         for record in records:
             now = utcnow()
-            analysis = analyse(record, hash_key=self.hash_key, now=now)
+            summary, usage = None, None
+            if self.settings.use_live_providers:
+                template = template_summary(
+                    disposition(record.outcome, dict(record.data or {})),
+                    dict(record.data or {}),
+                    record.transferred_to,
+                )
+                result = await llm_summary(self.settings, record, template)
+                if result is not None:
+                    summary, usage = result
+            analysis = analyse(
+                record, hash_key=self.hash_key, now=now, summary=summary, summary_usage=usage
+            )
             deliveries = []
             if self.webhook_urls:
                 body = json.dumps(
