@@ -26,6 +26,12 @@ def add_console_commands(sub: argparse._SubParsersAction[Any]) -> None:
     web = sub.add_parser("web", help="serve the supervisor and ops console")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    web.add_argument(
+        "--trusted-proxy",
+        metavar="IP",
+        help="address of a reverse proxy in front: trust its X-Forwarded-For (client address "
+        "for the login rate limit) and X-Forwarded-Proto",
+    )
     web.set_defaults(console_handler=_web)
 
     users = sub.add_parser("users", help="console users (log in to `callcenter web`)")
@@ -81,7 +87,8 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),
-        proxy_headers=False,
+        proxy_headers=args.trusted_proxy is not None,
+        forwarded_allow_ips=args.trusted_proxy,
         access_log=False,  # request lines carry filter values; the app logs what it needs
         server_header=False,
     )
