@@ -3,7 +3,6 @@ the screen-pop hook a warm transfer calls."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from fastapi import FastAPI
@@ -57,13 +56,22 @@ async def test_board_shows_calls_as_they_move(
         first = (await client.get("/api/live")).json()
         assert first["active"] == 1 and first["per_phase"]["greeting"] == 1
         state.transition(Phase.VERIFICATION, reason="orders")
+        writes = 0
+        publish = publisher.store.publish
+
+        async def counting(*args: Any, **kwargs: Any) -> None:
+            nonlocal writes
+            writes += 1
+            await publish(*args, **kwargs)
+
+        publisher.store.publish = counting  # type: ignore[method-assign]
         publisher.changed()
-        publisher.changed()  # coalesced into one write
-        for _ in range(50):
-            board = (await client.get("/api/live")).json()
-            if board["calls"][0]["phase"] == "verification":
-                break
-            await asyncio.sleep(0.05)
+        pending = publisher._pending
+        publisher.changed()  # inside the window: coalesced into the write already scheduled
+        assert pending is not None and publisher._pending is pending
+        await pending
+        assert writes == 1
+        board = (await client.get("/api/live")).json()
         assert board["calls"][0]["phase"] == "verification" and board["version"] > first["version"]
         events = await client.get("/events", params={"board_updates": "true", "once": "true"})
         assert "event: board" in events.text and 'data-phase="verification"' in events.text

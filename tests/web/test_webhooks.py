@@ -123,7 +123,7 @@ def test_old_timestamps_are_rejected() -> None:
 async def test_failures_are_retried_with_growing_backoff(db: Database, receiver: Receiver) -> None:
     receiver.statuses = [500, 502]
     await _queue(db, receiver.url)
-    deliverer = _deliverer(db, backoff_s=0.2)
+    deliverer = _deliverer(db, backoff_s=1.0)  # long enough that 'not due yet' holds under load
     outbox = WebhookOutbox(db)
     gaps = []
     try:
@@ -143,11 +143,11 @@ async def test_failures_are_retried_with_growing_backoff(db: Database, receiver:
         assert await _until_settled(deliverer, db) is DeliveryStatus.DELIVERED
     finally:
         await deliverer.aclose()
-    # scheduled 0.2 s after the first failure, 3 x 0.2 s after the second (lower bounds only:
+    # scheduled 1 s after the first failure, 3 x 1 s after the second (lower bounds only:
     # the gap also holds the time the attempt itself took)
-    assert deliverer.delay_after(1) == dt.timedelta(seconds=0.2)
-    assert deliverer.delay_after(2) == dt.timedelta(seconds=0.6)
-    assert gaps[0] >= 0.2 and gaps[1] >= 0.6, gaps
+    assert deliverer.delay_after(1) == dt.timedelta(seconds=1)
+    assert deliverer.delay_after(2) == dt.timedelta(seconds=3)
+    assert gaps[0] >= 1 and gaps[1] >= 3, gaps
     bodies = {body for _, body in receiver.received}
     assert len(receiver.received) == 3 and len(bodies) == 1, "every retry sends the same body"
 
