@@ -5,6 +5,11 @@ masked, nothing else identifies them). `LivePublisher.changed()` is cheap to cal
 event: it schedules one write per call at most every `MIN_INTERVAL_S` and always writes the
 latest state (so a burst of events is one write with the last values); `ended()` writes the
 final state at once. A failing write is logged and never disturbs the call.
+
+`attach(session)` is the one line the call assembly (`callcenter/call.py`) needs: it watches
+the state (`CallState.watch`: phase, verification, transfer, outcome, provider switch), the
+session's turns (the last turn's latency: caller turn committed -> agent reply) and the
+session's close (the final, ended snapshot).
 """
 
 from __future__ import annotations
@@ -89,6 +94,28 @@ class LivePublisher:
         self._last_write = 0.0
         self._last_version = 0
         self._ended = False
+        self._caller_turn_at: float | None = None
+        self._closing: asyncio.Task[None] | None = None
+
+    def attach(self, session: Any) -> LivePublisher:
+        """Follow `session` and its state from now on; publishes the first snapshot."""
+        self.state.watch(lambda _state, _what: self.changed())
+        session.on("conversation_item_added", self._on_item)
+        session.on("close", self._on_close)
+        self.changed()
+        return self
+
+    def _on_item(self, ev: Any) -> None:
+        role = getattr(ev.item, "role", None)
+        if role == "user":
+            self._caller_turn_at = time.monotonic()
+        elif role == "assistant" and self._caller_turn_at is not None:
+            self.last_latency_ms = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
+            self._caller_turn_at = None
+            self.changed()
+
+    def _on_close(self, _ev: Any) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self.ended())
 
     def _version(self) -> int:
         version = max(time.time_ns() // 1000, self._last_version + 1)

@@ -30,21 +30,10 @@ from callcenter.data.database import Database
 from callcenter.data.models import CallOutcome, CallRecord
 from callcenter.postcall.analysis import caller_hash
 from callcenter.telephony.numbers import InvalidPhoneNumber, mask, to_e164
+from callcenter.vocabulary import TransferOutcome
 
-TRANSFER_OUTCOMES: tuple[str, ...] = (
-    "connected",
-    "simulated",
-    "no_answer",
-    "declined",
-    "voicemail",
-    "busy",
-    "failed",
-    "caller_hung_up",
-    "supervisor_hung_up",
-    "unavailable",
-)
-"""`callcenter.state.TransferOutcome` values (a test keeps them equal; importing the call
-state here would load the agent framework into the console)."""
+TRANSFER_OUTCOMES: tuple[str, ...] = tuple(o.value for o in TransferOutcome)
+"""What the last transfer attempt may have ended as (`callcenter.vocabulary`)."""
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000

@@ -3,17 +3,24 @@ the screen-pop hook a warm transfer calls."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from fastapi import FastAPI
 
+from callcenter.console import ConsoleOptions, run_console
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database
+from callcenter.data.live_calls import LiveCallStore
 from callcenter.live.publisher import LivePublisher, snapshot
 from callcenter.live.screen_pop import SIP_HEADER, announce_transfer
-from callcenter.phases import Phase
-from callcenter.state import CallState, TransferAttempt, TransferOutcome, VerificationStatus
 from callcenter.telephony.sip import CallInfo
-from tests.web.conftest import Account, client_for, login
+from tests.web.conftest import Account, client_for, login, web_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "order_billing_human.txt"
 
 
 def _state(call_id: str = "live-1") -> CallState:
@@ -26,17 +33,14 @@ def test_snapshot_masks_the_caller_and_follows_the_state() -> None:
     row = snapshot(state)
     assert row["caller"] == "+1********42" and row["phase"] == "greeting"
     assert "+14155550142" not in repr(row)
-    state.transition(Phase.VERIFICATION, reason="orders")
-    state.verification.status = VerificationStatus.VERIFIED
-    state.verification.method = "zip"
-    state.intent = "orders"
-    state.transition(Phase.ORDERS, reason="verified")
-    state.transfer_attempts.append(
-        TransferAttempt(mode="warm", supervisor="Alex Rivera", outcome=TransferOutcome.FAILED)
-    )
+    state.start_verification("orders")
+    state.factor_ok("zip")
+    state.route_to(Phase.ORDERS, reason="verified")
+    state.begin_escalation(reason="caller asked for a person")
+    state.transfer_started("warm", "Alex Rivera")  # under way: no end yet
     row = snapshot(state)
     assert (row["phase"], row["verification"], row["assurance"], row["intent"]) == (
-        "orders",
+        "escalation",
         "verified",
         "by zip",
         "orders",
@@ -55,7 +59,7 @@ async def test_board_shows_calls_as_they_move(
         await login(client, accounts["supervisor"])
         first = (await client.get("/api/live")).json()
         assert first["active"] == 1 and first["per_phase"]["greeting"] == 1
-        state.transition(Phase.VERIFICATION, reason="orders")
+        state.start_verification("orders")
         writes = 0
         publish = publisher.store.publish
 
@@ -86,7 +90,9 @@ async def test_warm_transfer_pops_a_card_for_that_supervisor_only(
     db: Database, console_app: FastAPI, accounts: dict[str, Account]
 ) -> None:
     state = _state("transfer-call")
-    state.intent = "billing"
+    state.start_verification("billing")
+    state.factor_ok("pin")
+    state.route_to(Phase.BILLING, reason="verified")
     state.note("checked balance")
     await LivePublisher(db, state).flush()
     async with client_for(console_app) as mine, client_for(console_app) as other:
@@ -105,3 +111,36 @@ async def test_warm_transfer_pops_a_card_for_that_supervisor_only(
             and "checked balance" in page.text
         )
         assert (await other.get(pop.path)).status_code == 404
+
+
+async def test_a_console_call_publishes_every_phase_to_the_board(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real call path (`start_call` via the terminal console): the board's rows follow the
+    call through its phases and the last write marks it ended, with no number in clear."""
+    published: list[dict[str, Any]] = []
+    original = LiveCallStore.publish
+
+    async def spy(self: LiveCallStore, call_id: str, snapshot: dict[str, Any], **kw: Any) -> None:
+        published.append({**snapshot, "ended": kw.get("ended", False), "call_id": call_id})
+        await original(self, call_id, snapshot, **kw)
+
+    monkeypatch.setattr(LiveCallStore, "publish", spy)
+    monkeypatch.setattr("callcenter.live.publisher.MIN_INTERVAL_S", 0.0)  # see every phase
+    settings = web_settings(DATABASE_URL=f"sqlite+aiosqlite:///{db_path}")
+    options = ConsoleOptions(caller="+14155550142", script=EXAMPLE, json_output=True, verbose=False)
+    record = await run_console(settings, options, out=io.StringIO())
+    phases = [p["phase"] for p in published]
+    seen = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
+    assert seen[:4] == ["greeting", "verification", "orders", "billing"], seen
+    assert seen[-1] == "ended" and published[-1]["ended"]
+    assert {p["call_id"] for p in published} == {record["call_id"]}
+    assert published[-1]["verification"] == "verified" and published[-1]["intent"] == "billing"
+    assert any(p["last_latency_ms"] is not None for p in published)
+    assert "+14155550142" not in repr(published)
+    db = await Database.open(settings.database_url)
+    try:
+        row = await LiveCallStore(db).get(record["call_id"])
+    finally:
+        await db.close()
+    assert row is not None and row.ended_at is not None

@@ -13,8 +13,6 @@ from callcenter.data.call_analysis import CallAnalysis, CallAnalysisStore, Dispo
 from callcenter.data.webhook_deliveries import WebhookDelivery
 from callcenter.postcall.analysis import caller_hash, disposition, metrics
 from callcenter.postcall.pipeline import PostCallPipeline
-from callcenter.state import TransferOutcome
-from callcenter.web.history import TRANSFER_OUTCOMES
 from tests.web.conftest import SERVED_DATA, add_call, web_settings
 
 GREETING_ONLY: dict[str, Any] = {
@@ -89,10 +87,6 @@ def test_caller_hash_is_keyed() -> None:
     assert a != caller_hash("+14155550142", b"key-two")
     assert a != caller_hash("+14155550143", b"key-one")
     assert caller_hash(None, b"k") is None
-
-
-def test_transfer_outcome_filter_values_match_the_call_state() -> None:
-    assert tuple(o.value for o in TransferOutcome) == TRANSFER_OUTCOMES
 
 
 async def test_pipeline_analyses_each_closed_call_once_and_queues_webhooks(db: Database) -> None:

@@ -21,12 +21,12 @@ from typing import Any, cast
 
 import pytest
 
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import Database, TicketStore
 from callcenter.data.users import Role
 from callcenter.live.publisher import LivePublisher
 from callcenter.live.screen_pop import announce_transfer
-from callcenter.phases import Phase
-from callcenter.state import CallState, TransferAttempt, TransferOutcome, VerificationStatus
 from callcenter.telephony.sip import CallInfo
 from tests.web.live_server import PASSWORD, Site, serve
 
@@ -128,18 +128,15 @@ def test_login_board_moves_live_and_logout(page: Any, site: Site, shots: Path) -
     row = page.locator("#live-browser-live-1")
     expect(row).to_have_attribute("data-phase", "greeting")
     expect(page.get_by_test_id("active-calls")).to_have_text("1")
-    for phase in (Phase.VERIFICATION, Phase.ORDERS):
-        if phase is Phase.ORDERS:  # the phase machine lets only a verified caller in
-            state.verification.status = VerificationStatus.VERIFIED
-            state.verification.method = "zip"
-            state.intent = "orders"
-        state.transition(phase, reason="test")
-        site.run(publish)
-        expect(row).to_have_attribute("data-phase", phase.value)
-    state.transition(Phase.ESCALATION, reason="caller asked for a person")
-    state.transfer_attempts.append(
-        TransferAttempt(mode="warm", supervisor="Alex Rivera", outcome=TransferOutcome.FAILED)
-    )
+    state.start_verification("orders")
+    site.run(publish)
+    expect(row).to_have_attribute("data-phase", "verification")
+    state.factor_ok("zip")
+    state.route_to(Phase.ORDERS, reason="verified")
+    site.run(publish)
+    expect(row).to_have_attribute("data-phase", "orders")
+    state.begin_escalation(reason="caller asked for a person")
+    state.transfer_started("warm", "Alex Rivera")
     site.run(publish)
     expect(page.get_by_test_id("waiting")).to_have_text("1")
     expect(row).to_contain_text("+1********42")
@@ -150,6 +147,56 @@ def test_login_board_moves_live_and_logout(page: Any, site: Site, shots: Path) -
     page.wait_for_url(re.compile(r".*/login.*"))
     page.goto(site.url + "/calls")
     assert "/login" in page.url
+
+
+WATCH_BOARD = """
+() => {
+  window.__seen = [];
+  const record = () => document.querySelectorAll("tr[id^='live-console-']").forEach((row) => {
+    const last = window.__seen[window.__seen.length - 1];
+    const ended = row.classList.contains("ended") ? " ended" : "";
+    const now = row.id + " " + row.dataset.phase + ended;
+    if (now !== last) window.__seen.push(now);
+  });
+  new MutationObserver(record)
+    .observe(document.getElementById("board"), {childList: true, subtree: true});
+}
+"""
+
+
+def test_a_console_call_moves_across_the_live_board(page: Any, site: Site, shots: Path) -> None:
+    _login(page, site, "ops@example.com")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#live-dot.on")).to_be_visible()
+    page.evaluate(WATCH_BOARD)
+    call = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "callcenter.cli",
+            "console",
+            "--caller",
+            "+14155550142",
+            "--script",
+            str(ROOT / "examples" / "order_billing_human.txt"),
+        ],
+        env=site.env,
+        cwd=site.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        row = page.locator("tr[id^='live-console-']").first
+        expect(row).to_be_visible(timeout=30_000)  # the console process starts, then calls
+        expect(row).to_have_class(re.compile("ended"), timeout=30_000)
+    finally:
+        assert call.wait(timeout=120) == 0
+    seen = page.evaluate("window.__seen")
+    phases = [entry.split()[1] for entry in seen]
+    assert len(set(phases)) >= 3, seen  # it moved: greeting ... ended, as the board saw it
+    assert phases[-1] == "ended"
+    assert "+14155550142" not in page.content()
 
 
 def test_console_call_is_found_in_history_with_transcript(
@@ -249,9 +296,9 @@ def test_screen_pop_during_a_warm_transfer(page: Any, site: Site, shots: Path) -
 
     expect(page.locator("#live-dot.on")).to_be_visible()
     state = _state("browser-transfer")
-    state.intent = "billing"
-    state.verification.status = VerificationStatus.VERIFIED
-    state.verification.method = "pin"
+    state.start_verification("billing")
+    state.factor_ok("pin")
+    state.route_to(Phase.BILLING, reason="verified")
     state.note("checked balance")
 
     async def dial(db: Database) -> str:
