@@ -1,7 +1,8 @@
 """Screen-pop on warm transfer: the briefing card a supervisor sees before answering.
 
-The escalation code calls `announce_transfer(db, state, supervisor_id, summary=...)` right
-before it dials a supervisor, and adds the returned headers to the SIP INVITE::
+The escalation calls the announcer (`screen_pop_announcer(db)`, wired in
+`escalation/wiring.py`) right before a warm transfer dials a supervisor, and puts the returned
+headers on the SIP INVITE (`LiveKitTransfers.dial(headers=...)`)::
 
     pop = await announce_transfer(db, state, supervisor.id, summary=briefing_text)
     CreateSIPParticipantRequest(..., headers=pop.sip_headers)
@@ -20,6 +21,7 @@ from typing import Any
 from callcenter.data.database import Database
 from callcenter.data.live_calls import LiveCallStore
 from callcenter.live.publisher import snapshot
+from callcenter.redaction import redact
 
 log = logging.getLogger("callcenter.live")
 
@@ -50,7 +52,7 @@ async def announce_transfer(
         "assurance": row["assurance"],
         "intent": row["intent"],
         "actions": list(getattr(state, "actions", []) or []),
-        "summary": summary,
+        "summary": redact(summary),
     }
     token = await LiveCallStore(db).open_screen_pop(state.call.call_id, supervisor_id, briefing)
     log.info(
@@ -58,3 +60,13 @@ async def announce_transfer(
         extra={"call_id": state.call.call_id, "supervisor_id": supervisor_id},
     )
     return ScreenPop(token=token)
+
+
+def screen_pop_announcer(db: Database) -> Any:
+    """The escalation's `DialAnnouncer`: (state, supervisor, briefing) -> SIP headers."""
+
+    async def announce(state: Any, supervisor: Any, briefing: str) -> dict[str, str]:
+        pop = await announce_transfer(db, state, supervisor.id, summary=briefing)
+        return pop.sip_headers
+
+    return announce

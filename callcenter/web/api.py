@@ -102,7 +102,7 @@ def _me(who: Principal) -> Me:
 )
 async def api_login(request: Request, body: LoginBody) -> Any:
     """Log in; sets the `cc_session` cookie. Rate-limited per e-mail and client address."""
-    from callcenter.web.pages import _client, _set_session_cookie, authenticate
+    from callcenter.web.login import _client, _set_session_cookie, authenticate
 
     c = console(request)
     email = body.email.strip().lower()

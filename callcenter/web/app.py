@@ -170,8 +170,9 @@ def create_app(
         text = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in errors)
         return await render_error(request, 422, text or "invalid request")
 
-    from callcenter.web import api, pages
+    from callcenter.web import api, login, pages
 
+    app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(api.router)
 

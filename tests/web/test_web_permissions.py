@@ -67,10 +67,15 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/login")}
 
 def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
     covered = {(m, p) for m, p, _, _ in ROUTES} | PUBLIC
-    from callcenter.web import api, pages
+    from callcenter.web import api, login, pages
 
     app_routes = set()
-    for route in [*console_app.routes, *pages.router.routes, *api.router.routes]:
+    for route in [
+        *console_app.routes,
+        *login.router.routes,
+        *pages.router.routes,
+        *api.router.routes,
+    ]:
         if isinstance(route, APIRoute):
             app_routes |= {(m, route.path) for m in route.methods if m != "HEAD"}
         elif getattr(route, "path", "") == "/api/openapi.json":
