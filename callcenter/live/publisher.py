@@ -26,6 +26,9 @@ from callcenter.telephony.numbers import mask
 
 log = logging.getLogger("callcenter.live")
 
+MAX_LATENCIES = 500
+"""Turn latencies kept per call (the post-call metrics read them from the last snapshot)."""
+
 MIN_INTERVAL_S = 0.2
 """Coalescing window: the board polls every 0.25 s, so faster writes would not be seen."""
 
@@ -45,7 +48,11 @@ def _value(x: Any) -> Any:
 
 
 def snapshot(
-    state: Any, *, agent: str | None = None, last_latency_ms: float | None = None
+    state: Any,
+    *,
+    agent: str | None = None,
+    last_latency_ms: float | None = None,
+    latencies: list[float] | None = None,
 ) -> dict[str, Any]:
     """The board row for a `CallState` (or anything with the same attributes)."""
     phase = str(_value(state.phase))
@@ -76,6 +83,7 @@ def snapshot(
         "last_latency_ms": last_latency_ms,
         "waiting_for_human": phase == "escalation" or bool(in_progress),
         "actions": list(getattr(state, "actions", []) or [])[-5:],
+        "turn_latencies_ms": list(latencies or [])[-MAX_LATENCIES:],
     }
 
 
@@ -89,6 +97,7 @@ class LivePublisher:
             float(getattr(state, "started_at", time.time())), dt.UTC
         )
         self.last_latency_ms: float | None = None
+        self.latencies: list[float] = []
         self.agent: str | None = None
         self._pending: asyncio.Task[None] | None = None
         self._last_write = 0.0
@@ -111,6 +120,7 @@ class LivePublisher:
             self._caller_turn_at = time.monotonic()
         elif role == "assistant" and self._caller_turn_at is not None:
             self.last_latency_ms = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
+            self.latencies.append(self.last_latency_ms)
             self._caller_turn_at = None
             self.changed()
 
@@ -126,7 +136,12 @@ class LivePublisher:
         try:
             await self.store.publish(
                 self.state.call.call_id,
-                snapshot(self.state, agent=self.agent, last_latency_ms=self.last_latency_ms),
+                snapshot(
+                    self.state,
+                    agent=self.agent,
+                    last_latency_ms=self.last_latency_ms,
+                    latencies=self.latencies,
+                ),
                 started_at=self.started_at,
                 version=self._version(),
                 ended=ended,

@@ -193,10 +193,13 @@ def analyse(
     now: dt.datetime | None = None,
     summary: SummaryFields | None = None,
     summary_usage: dict[str, Any] | None = None,
+    turn_latencies_ms: list[float] | None = None,
 ) -> CallAnalysisView:
     """Analyse a closed `CallRecordView` (or anything with the same attributes). `summary`:
     the model's fields (`llm_summary`); without it the template fills them."""
     data: dict[str, Any] = dict(record.data or {})
+    if turn_latencies_ms and not data.get("turn_latencies_ms"):
+        data["turn_latencies_ms"] = list(turn_latencies_ms)
     disp = disposition(record.outcome, data)
     source = "llm" if summary is not None else "template"
     summary = summary or template_summary(disp, data, record.transferred_to)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from callcenter.config import Settings
 from callcenter.data.call_analysis import CallAnalysisStore
 from callcenter.data.database import Database
+from callcenter.data.live_calls import LiveCallStore
 from callcenter.data.models import CallRecord, utcnow
 from callcenter.data.webhook_deliveries import WebhookOutbox
 from callcenter.postcall.analysis import (
@@ -54,6 +55,7 @@ class PostCallPipeline:
             return 0
         async with self.db.session() as s:
             records = list(await s.scalars(sa.select(CallRecord).where(CallRecord.id.in_(ids))))
+        live = LiveCallStore(self.db)
         saved = 0
         for record in records:
             now = utcnow()
@@ -67,8 +69,17 @@ class PostCallPipeline:
                 result = await llm_summary(self.settings, record, template)
                 if result is not None:
                     summary, usage = result
+            # turn latencies are measured live (callcenter/live) and kept on the call's last
+            # snapshot, not in the record the call wrote
+            row = await live.get(record.call_id)
+            latencies = (row.snapshot.get("turn_latencies_ms") if row is not None else None) or []
             analysis = analyse(
-                record, hash_key=self.hash_key, now=now, summary=summary, summary_usage=usage
+                record,
+                hash_key=self.hash_key,
+                now=now,
+                summary=summary,
+                summary_usage=usage,
+                turn_latencies_ms=latencies,
             )
             deliveries = []
             if self.webhook_urls:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -52,6 +53,11 @@ async def _background(console: Console) -> list[asyncio.Task[None]]:
     settings = console.settings
     pipeline = PostCallPipeline(console.db, settings)
     tasks = [asyncio.create_task(run_periodically(pipeline.run_once, 1.0, "post-call analysis"))]
+
+    async def sweep() -> None:  # ended calls leave the board's table after a day
+        await console.live.sweep(older_than=dt.timedelta(days=1))
+
+    tasks.append(asyncio.create_task(run_periodically(sweep, 300.0, "live board sweep")))
     if settings.webhook_secret is not None:
         deliverer = WebhookDeliverer(
             console.db,

@@ -3,6 +3,7 @@ the screen-pop hook a warm transfer calls."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any, cast
@@ -14,9 +15,11 @@ from callcenter.console import ConsoleOptions, run_console
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 from callcenter.data import Database
+from callcenter.data.call_analysis import CallAnalysisStore, Disposition
 from callcenter.data.live_calls import LiveCallStore
 from callcenter.live.publisher import LivePublisher, snapshot
 from callcenter.live.screen_pop import SIP_HEADER, announce_transfer
+from callcenter.postcall.pipeline import PostCallPipeline
 from callcenter.telephony.sip import CallInfo
 from tests.web.conftest import Account, client_for, login, web_settings
 
@@ -138,9 +141,21 @@ async def test_a_console_call_publishes_every_phase_to_the_board(
     assert published[-1]["verification"] == "verified" and published[-1]["intent"] == "billing"
     assert any(p["last_latency_ms"] is not None for p in published)
     assert "+14155550142" not in repr(published)
+    assert len(published[-1]["turn_latencies_ms"]) >= 3  # every turn measured
     db = await Database.open(settings.database_url)
     try:
         row = await LiveCallStore(db).get(record["call_id"])
+        assert row is not None and row.ended_at is not None
+        # the post-call metrics take the measured turn latencies from the last snapshot
+        assert await PostCallPipeline(db, settings).run_once() == 1
+        analysis = await CallAnalysisStore(db).get(int(record["id"]))
+        assert analysis is not None
+        assert analysis.disposition is Disposition.HUNG_UP_AFTER_SERVICE
+        assert analysis.metrics["turn_latency_p50_ms"] is not None
+        assert analysis.metrics["turn_latency_p95_ms"] >= analysis.metrics["turn_latency_p50_ms"]
+        # a day after the call ends its row leaves the table
+        assert await LiveCallStore(db).sweep(older_than=dt.timedelta(days=1)) == 0
+        assert await LiveCallStore(db).sweep(older_than=dt.timedelta(seconds=-1)) >= 1
+        assert await LiveCallStore(db).get(record["call_id"]) is None
     finally:
         await db.close()
-    assert row is not None and row.ended_at is not None
