@@ -1,7 +1,7 @@
 """Run the benchmark sections, print tables, write raw numbers to ``<out>/<section>.json``.
 
-    uv run python -m benchmarks [--quick] [--only latency,handoff,concurrency,data,provisioning]
-                                [--out bench-results/]
+    uv run python -m benchmarks [--quick] [--out bench-results/]
+        [--only latency,handoff,concurrency,data,provisioning,console]
 
 Benchmarks are measurements, not tests: nothing here asserts a time. See BENCHMARKS.md.
 """
@@ -21,6 +21,7 @@ SECTIONS = {
     "concurrency": "benchmarks.concurrency",
     "data": "benchmarks.data_queries",
     "provisioning": "benchmarks.provisioning_section",
+    "console": "benchmarks.console_pages",
 }
 
 

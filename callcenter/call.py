@@ -8,7 +8,8 @@ start_call(settings, db, call, providers, vad)
   state     = new_call_state(...)       CallState, caller identified by number
   session   = build_session(...)        AgentSession[CallState] on the call's providers
   behaviours, one line each             transcript, timers, provider switches,
-                                        realtime rescue, call record (behaviours/)
+                                        realtime rescue, call record (behaviours/),
+                                        live board (live/publisher.py)
   record opened, session started on the greeting agent
 ```
 
@@ -43,6 +44,7 @@ from callcenter.core.state import CallState, VerificationState
 from callcenter.data import CallRecordStore, Database
 from callcenter.escalation.wiring import build_escalation
 from callcenter.framework import tool_schemas
+from callcenter.live.publisher import LivePublisher
 from callcenter.providers import Providers
 from callcenter.telephony.sip import CallInfo
 from callcenter.turn_taking import telephony_turn_handling
@@ -161,6 +163,7 @@ async def start_call(
     ProviderSwitches(state).attach(providers)
     RealtimeRescue(session, state).attach(providers)
     record.attach(session)
+    LivePublisher(db, state).attach(session)  # the console's live board (callcenter/live)
 
     logger.info(
         "call started",

@@ -5,6 +5,7 @@ callcenter graph [--mermaid]          (the call's phases and the tool that makes
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
+callcenter web [--host H] [--port P] | users add|list | callbacks list|close   (the console)
 callcenter start | dev [--log-level L] [--port P] [--metrics-port P] [--drain-timeout S]
                                              (the LiveKit worker; other options go to LiveKit)
 callcenter download-files                    (model files for the worker)
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - escalation package always ships
         pass
 
+    from callcenter.web.cli import add_console_commands
+
+    add_console_commands(sub)
     from callcenter.serve import add_worker_commands
 
     add_worker_commands(sub)
@@ -140,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             return _demo_data(args.json)
         if args.command in ("supervisors", "db"):
             return int(args.handler(args, settings) or 0)
+        if args.command in ("web", "users", "callbacks"):
+            from callcenter.web.cli import run
+
+            return run(args, settings)
         parser.error(f"unknown command {args.command}")
     except ConfigError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)

@@ -140,6 +140,39 @@ class Settings(BaseSettings):
     inactivity_timeout_s: float = Field(default=20.0, gt=0, alias="CALLCENTER_INACTIVITY_TIMEOUT_S")
     max_call_duration_s: float = Field(default=1800.0, gt=0, alias="CALLCENTER_MAX_CALL_DURATION_S")
 
+    # --- Web console (`callcenter web`) ---
+    web_session_idle_minutes: int = Field(
+        default=60, ge=5, le=1440, alias="CALLCENTER_WEB_SESSION_IDLE_MINUTES"
+    )
+    """A console session unused this long is over (the live board keeps it in use)."""
+    web_session_hours: float = Field(default=12, gt=0, le=168, alias="CALLCENTER_WEB_SESSION_HOURS")
+    """A console session ends this long after login, however busy."""
+    web_cookie_secure: bool = Field(default=True, alias="CALLCENTER_WEB_COOKIE_SECURE")
+    """Secure cookies: browsers accept them over http only on localhost/127.0.0.1."""
+    web_login_limit: int = Field(default=5, ge=1, le=100, alias="CALLCENTER_WEB_LOGIN_LIMIT")
+    """Failed logins allowed per e-mail and per client address in 15 minutes."""
+    callback_sla_hours: float = Field(
+        default=4, gt=0, le=24 * 14, alias="CALLCENTER_CALLBACK_SLA_HOURS"
+    )
+    """A callback ticket is due this long after the call that opened it; overdue after."""
+    caller_hash_key: SecretStr | None = Field(default=None, alias="CALLCENTER_CALLER_HASH_KEY")
+    """Key of the HMAC the call history matches caller numbers on (a fixed development key
+    when unset; set one per deployment)."""
+    webhook_urls: str = Field(default="", alias="CALLCENTER_WEBHOOK_URLS")
+    """Comma-separated http(s) URLs that receive each finished call record (redacted)."""
+    webhook_secret: SecretStr | None = Field(default=None, alias="CALLCENTER_WEBHOOK_SECRET")
+    """HMAC-SHA256 key for the `X-Callcenter-Signature` header; required with webhook URLs."""
+    webhook_max_attempts: int = Field(
+        default=6, ge=1, le=20, alias="CALLCENTER_WEBHOOK_MAX_ATTEMPTS"
+    )
+    webhook_backoff_s: float = Field(
+        default=30.0, gt=0, le=3600, alias="CALLCENTER_WEBHOOK_BACKOFF_S"
+    )
+    """Delay before the first retry; each later retry waits three times longer."""
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, alias="CALLCENTER_WEBHOOK_TIMEOUT_S"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="CALLCENTER_LOG_LEVEL"
     )
@@ -227,6 +260,35 @@ class Settings(BaseSettings):
         except RosterError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        urls = [u.strip() for u in value.split(",") if u.strip()]
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"{url!r} is not an http(s) URL (e.g. https://crm.example.com/hook)"
+                )
+        return ",".join(urls)
+
+    @model_validator(mode="after")
+    def _webhooks_need_a_secret(self) -> Settings:
+        if self.webhook_urls and (
+            self.webhook_secret is None or len(self.webhook_secret.get_secret_value()) < 16
+        ):
+            raise ValueError(
+                "CALLCENTER_WEBHOOK_URLS needs CALLCENTER_WEBHOOK_SECRET (at least 16 "
+                "characters) to sign the deliveries"
+            )
+        return self
+
+    @property
+    def webhook_url_list(self) -> list[str]:
+        return [u for u in self.webhook_urls.split(",") if u]
 
     @model_validator(mode="after")
     def _live_needs_openai(self) -> Settings:

@@ -32,6 +32,14 @@ and ``billing_queries``, ``tickets``, ``call_records``, ``supervisors`` (the tab
 :class:`callcenter.staff.Supervisor` values), ``seed`` (demo data, imported on demand).
 """
 
+from callcenter.data import (  # noqa: F401  (the console's tables, on Base.metadata: 0003)
+    audit_log,
+    call_analysis,
+    callback_queue,
+    live_calls,
+    users,
+    webhook_deliveries,
+)
 from callcenter.data.account import (
     RETURN_WINDOW,
     AccountRepository,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -45,6 +45,8 @@ from callcenter.vocabulary import AttemptMode, TransferMode, TransferOutcome
 log = logging.getLogger("callcenter.escalation")
 
 CallerLineFactory = Callable[[RunContext[CallState]], CallerLine]
+DialAnnouncer = Callable[[CallState, Supervisor, str], Awaitable[dict[str, str]]]
+"""(state, supervisor, briefing) -> SIP headers, before a warm transfer dials (screen-pop)."""
 ConsultSource = Callable[[RunContext[CallState]], ConsultLegFactory]
 
 
@@ -190,13 +192,23 @@ class TransferAttempts:
         consult: ConsultSource,
         room: Callable[[], object],
         on_hold_change: HoldObserver | None = None,
+        on_dial: DialAnnouncer | None = None,
     ) -> None:
         self.settings = settings
+        self._on_dial = on_dial
         self.transfers = transfers
         self._caller_line = caller_line
         self._consult = consult
         self._room = room
         self._on_hold_change = on_hold_change
+
+    def _announcer(
+        self, state: CallState, briefing: str
+    ) -> Callable[[Supervisor], Awaitable[dict[str, str]]] | None:
+        on_dial = self._on_dial
+        if on_dial is None:
+            return None
+        return lambda supervisor: on_dial(state, supervisor, briefing)
 
     def mode_for(self, supervisor: Supervisor) -> AttemptMode:
         cold = (
@@ -291,6 +303,7 @@ class TransferAttempts:
                     briefing=briefing,
                     briefing_timeout_s=self.settings.briefing_timeout_s,
                     on_answered=hold.briefing,
+                    announce=self._announcer(state, briefing),
                 )
                 result = await warm.run(supervisor, number)
         except Exception as exc:  # agent-side error around the transfer itself

@@ -119,7 +119,15 @@ class LiveKitTransfers:
     def lk(self) -> api.LiveKitAPI:
         return self._api_source()
 
-    async def dial(self, *, room: str, identity: str, contact: str, display_name: str) -> DialedLeg:
+    async def dial(
+        self,
+        *,
+        room: str,
+        identity: str,
+        contact: str,
+        display_name: str,
+        headers: dict[str, str] | None = None,
+    ) -> DialedLeg:
         """Dial `contact` on the outbound trunk into `room`; returns once answered.
 
         Raises `TransferFailed` (BUSY / NO_ANSWER / DECLINED / FAILED) when the call is
@@ -140,6 +148,7 @@ class LiveKitTransfers:
             wait_until_answered=True,
             krisp_enabled=True,
             play_dialtone=False,
+            headers=headers or {},  # X-Callcenter-Call: the console's screen-pop token
         )
         request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout_s * 1e9))
         log.info(

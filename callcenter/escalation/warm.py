@@ -153,6 +153,9 @@ class WarmTransfer:
     on_answered: Callable[[], None] | None = None
     """Called when the supervisor answered, before the briefing starts (the hold line's
     BRIEFING state)."""
+    announce: Callable[[Supervisor], Awaitable[dict[str, str]]] | None = None
+    """Told just before `supervisor` is dialled; returns SIP headers for the INVITE (the
+    console's screen-pop, `callcenter.live.screen_pop`). A failure never stops the dial."""
 
     def consult_room(self, attempt: int) -> str:
         if self.merge_mode is MergeMode.CLOUD:
@@ -169,6 +172,12 @@ class WarmTransfer:
             if self.merge_mode is MergeMode.SELF_HOSTED:
                 # before the supervisor can join: our agent speaks only to the caller
                 await self.caller.publish_only_to(self.caller_identity)
+            headers: dict[str, str] = {}
+            if self.announce is not None:
+                try:
+                    headers = await self.announce(supervisor)
+                except Exception:
+                    log.warning("screen-pop failed; dialling without it", exc_info=True)
             try:
                 await _race(
                     self.transfers.dial(
@@ -176,6 +185,7 @@ class WarmTransfer:
                         identity=identity,
                         contact=supervisor.contact,
                         display_name=supervisor.name,
+                        headers=headers,
                     ),
                     self.caller_left,
                 )

@@ -24,6 +24,7 @@ from callcenter.data import Database, SupervisorStore, TicketStore
 from callcenter.escalation.attempts import (
     CallerLineFactory,
     ConsultSource,
+    DialAnnouncer,
     HoldObserver,
     TransferAttempts,
 )
@@ -43,6 +44,7 @@ from callcenter.escalation.roster import (
     supervisor_from_row,
 )
 from callcenter.escalation.warm import CallerLine, ConsultLegFactory
+from callcenter.live.screen_pop import screen_pop_announcer
 
 log = logging.getLogger("callcenter.escalation")
 
@@ -113,6 +115,7 @@ def build_escalation(
     end_session: SessionEnder | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     on_hold_change: HoldObserver | None = None,
+    on_dial: DialAnnouncer | None = None,
 ) -> EscalationManager:
     """The production `EscalationPort`; each keyword replaces one real adapter (tests).
 
@@ -139,6 +142,7 @@ def build_escalation(
         consult=consult or room_consult(settings),
         room=room or job_room,
         on_hold_change=on_hold_change,
+        on_dial=on_dial or (screen_pop_announcer(db) if db is not None else None),
     )
     return EscalationManager(
         settings,

@@ -45,12 +45,14 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
     # the call core: phases, state, ports; it never reaches the database (a port does)
     ("callcenter.core",),
     ("callcenter.data", "callcenter.provisioning"),
+    # after a call (analysis, webhooks) and live call state for the console's board
+    ("callcenter.live", "callcenter.postcall"),
     ("callcenter.accounts", "callcenter.agents", "callcenter.escalation"),
     ("callcenter.degraded",),
     ("callcenter.providers", "callcenter.turn_taking"),
     ("callcenter.behaviours",),
     ("callcenter.call",),
-    ("callcenter.console", "callcenter.worker"),
+    ("callcenter.console", "callcenter.worker", "callcenter.web"),
     ("callcenter.serve",),
     ("callcenter.cli",),
 )

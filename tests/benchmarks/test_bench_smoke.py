@@ -41,3 +41,14 @@ def test_unknown_section_is_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(SystemExit):
         main(["--only", "nope", "--out", str(tmp_path)])
+
+
+async def test_console_section_tiny(tmp_path: Path) -> None:
+    from benchmarks import console_pages
+
+    await console_pages.run(tmp_path, n_calls=1_000, iterations=2, backends=("sqlite",))
+    payload = json.loads((tmp_path / "console.json").read_text())
+    pages = payload["backends"]["sqlite"]["pages"]
+    assert {"live board", "history, newest", "call page", "callback queue (500)"} <= pages.keys()
+    for stats in pages.values():
+        assert len(stats["samples_ms"]) == 2 and stats["bytes"] > 0

@@ -30,6 +30,16 @@ EXPECTED_TABLES = {
     "tickets",
     "supervisors",
     "call_records",
+    # the console (0003)
+    "web_users",
+    "web_sessions",
+    "web_login_attempts",
+    "audit_log",
+    "call_analyses",
+    "callback_work",
+    "webhook_deliveries",
+    "live_calls",
+    "screen_pops",
     "alembic_version",
 }
 
@@ -48,7 +58,7 @@ async def test_migration_creates_schema(empty_db: Database) -> None:
         version = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     assert info["tables"] == EXPECTED_TABLES
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert version == head == "0002"
+    assert version == head == "0003"
 
     def index_cols(table: str) -> list[list[str | None]]:
         cols = []
