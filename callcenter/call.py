@@ -30,6 +30,7 @@ from livekit.agents import vad as vad_mod
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice.turn import TurnHandlingOptions
 
+from callcenter import end_of_turn
 from callcenter.accounts import DatabaseAccounts
 from callcenter.agents.catalog import CATALOG
 from callcenter.agents.greeting import GreetingAgent
@@ -126,7 +127,7 @@ def build_session(
     # every agent's tool schemas are built once per process, not on every model request
     # (7-10 ms per request for a specialist; see callcenter/framework/tool_schemas.py)
     tool_schemas.install()
-    return AgentSession[CallState](
+    session = AgentSession[CallState](
         userdata=state if state is not None else NOT_GIVEN,
         llm=providers.llm,
         stt=providers.stt if providers.stt is not None else NOT_GIVEN,
@@ -136,6 +137,8 @@ def build_session(
         max_tool_steps=MAX_TOOL_STEPS,
         turn_handling=turn_handling or telephony_turn_handling(has_stt=providers.stt is not None),
     )
+    end_of_turn.attach(session)  # the turn detector asks the current agent what it expects
+    return session
 
 
 async def start_call(

@@ -221,7 +221,9 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
     )
 
     # the fallback realtime model lives on the fallback endpoint too (when one is set);
-    # no plugin-level retries: a dead model hands over to the next one at once
+    # no plugin-level retries: a dead model hands over to the next one at once.
+    # turn_detection=None: the session decides when the caller is done (Silero plus
+    # `callcenter.end_of_turn`), never the model's server VAD, in the greeting as elsewhere
     realtime_models: list[llm.RealtimeModel] = [
         openai.realtime.RealtimeModel(
             model=model,
@@ -229,6 +231,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
             api_key=key,
             base_url=url,
             conn_options=connect_options(settings),
+            turn_detection=None,
         )
         for model, url in (
             (settings.openai_realtime_model, base),
