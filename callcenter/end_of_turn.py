@@ -355,19 +355,23 @@ def assess(transcript: str, expecting: Expecting = FREE_TEXT) -> Verdict:
         return Verdict(False, "trailing conjunction")
     if last in _DETERMINERS:
         return Verdict(False, "trailing article or possessive")
+    # "what is this charge for", "can you tell me where my package is": a wh-word earlier
+    # in the sentence is what the stranded preposition or copula belongs to
+    wh_clause = bool(_WH_WORDS.intersection(tokens[:-1]))
     if last in _PREPOSITIONS:
-        wh_question = tokens[0] in _WH_WORDS
         phrasal = last in ("in", "on") and before in _PARTICLE_VERBS
-        if not wh_question and not phrasal:
+        if not wh_clause and not phrasal:
             return Verdict(False, "trailing preposition")
-    if last in _CONTRACTED_COPULAS or (last in _COPULAS and before not in _SUBJECT_PRONOUNS):
+    if last in _CONTRACTED_COPULAS or (
+        last in _COPULAS and before not in _SUBJECT_PRONOUNS and not wh_clause
+    ):
         return Verdict(False, "trailing copula")
     if last in _OPEN_SUBJECTS or last in _PROJECTING:
         return Verdict(False, "sentence needs more")
     if (
         expecting.digits
         and last in _VALUE_NOUNS
-        and tokens[0] not in _WH_WORDS
+        and not wh_clause
         and not _NEGATIONS.intersection(tokens)
     ):
         return Verdict(False, "value announced, not given")

@@ -50,6 +50,9 @@ CASES: list[tuple[str, Expecting, bool, str]] = [
     ("four four two one", IDENTITY_FACTOR, COMMIT, "value complete"),
     ("nine four one oh seven", IDENTITY_FACTOR, COMMIT, "value complete"),
     ("four four two", PIN, HOLD, "value short of its digits"),
+    # known limit: 4 digits is a whole PIN or last four, so a ZIP code read 4 + 1 without
+    # the word "zip" commits after the fourth digit
+    ("nine four one zero", IDENTITY_FACTOR, COMMIT, "value complete"),
     # words before the number say which value it is, whatever the step
     ("my zip code is nine four one oh", IDENTITY_FACTOR, HOLD, "value short of its digits"),
     ("my zip code is nine four one oh seven", IDENTITY_FACTOR, COMMIT, "value complete"),
@@ -87,6 +90,8 @@ CASES: list[tuple[str, Expecting, bool, str]] = [
     # questions and phrasal verbs end on a preposition and are finished
     ("what is this charge for", FREE_TEXT, COMMIT, "finished sentence"),
     ("who am I speaking to", FREE_TEXT, COMMIT, "finished sentence"),
+    ("can you tell me where my package is", FREE_TEXT, COMMIT, "finished sentence"),
+    ("can you tell me what this charge is for", FREE_TEXT, COMMIT, "finished sentence"),
     ("I can't log in", FREE_TEXT, COMMIT, "finished sentence"),
     ("yes it is", FREE_TEXT, COMMIT, "finished sentence"),
     ("thank you", FREE_TEXT, COMMIT, "finished sentence"),
