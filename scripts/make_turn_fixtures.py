@@ -68,7 +68,7 @@ class Utt:
 # name | step (callcenter.end_of_turn) | category | pauses (ms) | segments
 _TABLE = """
 s01 | order_number | digit groups | 800 | my order number is / one zero zero one
-s02 | order_number | digit groups | 700 | one zero / zero two
+s02 | order_number | digit groups | 400 | one zero / zero two
 s03 | order_number | digit groups | 600 | ten / oh three
 s04 | identity_factor | digit groups | 900 | my zip code is nine four one / zero seven
 s05 | identity_factor | digit groups | 1200 | nine four / one zero seven
@@ -85,7 +85,7 @@ s15 | order_number | hesitations | 1500 | hold on let me find it / it's one zero
 s16 | free_text | hesitations | 600 | so um / can you tell me where my package is
 s17 | identity_factor | hesitations | 1000 | my pin is uh / four four two one
 s18 | free_text | lists | 700 | I want to check on my order and / also update my card
-s19 | free_text | lists | 600 | I'd like to / cancel my last order
+s19 | free_text | lists | 300 | I'd like to / cancel my last order
 s20 | order_number | lists | 900 | can you check order one zero zero one and / one zero zero two
 s21 | free_text | lists (no cue) | 900 | I have a question about my bill / and also about a return
 s22 | order_number | corrections | 1500 | one zero zero / sorry one zero zero five
@@ -97,7 +97,7 @@ h01 | order_number | digit groups | 700 | 1 0 / 0 1
 h02 | order_number | digit groups | 600 | ten / oh 3
 h03 | identity_factor | digit groups | 900 | 9 4 1 / 0 7
 h04 | identity_factor | digit groups | 1200 | 4 4 / 2 1
-h05 | identity_factor | digit groups | 500 | 0 0 4 / 2
+h05 | identity_factor | digit groups | 350 | 0 0 4 / 2
 h06 | invoice_number | digit groups | 800 | 2 0 / 0 3
 h07 | order_number | hesitations | 1000 | the_number_I_have_is / 1 0 0 3
 h08 | order_number | hesitations | 1500 | one_moment_please / 1 0 0 4
