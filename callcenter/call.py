@@ -34,6 +34,7 @@ from callcenter import end_of_turn
 from callcenter.accounts import DatabaseAccounts
 from callcenter.agents.catalog import CATALOG
 from callcenter.agents.greeting import GreetingAgent
+from callcenter.barge_in import PHONE_AEC_WARMUP_S
 from callcenter.behaviours.call_record import CallRecorder
 from callcenter.behaviours.provider_switches import ProviderSwitches
 from callcenter.behaviours.realtime_rescue import RealtimeRescue
@@ -134,6 +135,9 @@ def build_session(
         tts=providers.tts if providers.tts is not None else NOT_GIVEN,
         vad=vad if vad is not None else NOT_GIVEN,
         user_away_timeout=settings.inactivity_timeout_s,
+        aec_warmup_duration=(
+            PHONE_AEC_WARMUP_S if state is not None and state.call.is_sip else NOT_GIVEN
+        ),
         max_tool_steps=MAX_TOOL_STEPS,
         turn_handling=turn_handling or telephony_turn_handling(has_stt=providers.stt is not None),
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from livekit.agents.voice.turn import TurnHandlingOptions
 
+from callcenter.barge_in import INTERRUPTION
 from callcenter.end_of_turn import CallerTurnDetector
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
@@ -67,11 +68,14 @@ def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
       generation is thrown away whenever another final transcript arrives (Deepgram
       endpoints at short pauses) or the caller keeps talking, and with it the TTS
       characters already synthesized.
+    - Interruptions for the phone (`callcenter.barge_in.INTERRUPTION`): a word, not a
+      noise or a backchannel, stops the agent; a false interruption resumes after 1 s.
     """
     return {
         "turn_detection": CallerTurnDetector() if has_stt else "manual",
         "endpointing": {"min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": ENDPOINTING_MAX_DELAY_S},
         "preemptive_generation": {"enabled": True, "preemptive_tts": True},
+        "interruption": INTERRUPTION,
     }
 
 

@@ -25,7 +25,9 @@ small energy VAD (audio time, so audio may be pushed faster than real time) find
 Scripting: ``emu.transcripts`` (FIFO, one per utterance, across connections and REST calls) or
 ``emu.transcriber(index, pcm16, sample_rate) -> str`` (called for every interim with the audio
 heard so far and once more for the final with the whole utterance; ``index`` is the utterance
-number); ``emu.default_transcript`` otherwise.
+number) or ``emu.span_transcriber(start_s, end_s) -> str`` (streaming: the utterance's span in
+the connection's audio time, for a caller whose words are known by time);
+``emu.default_transcript`` otherwise.
 
 Faults (``emu.faults``): ``http_status`` rejects the handshake/REST call;
 ``close_after_chunks=N`` closes the socket (1011) after N server messages (``SpeechStarted``
@@ -50,6 +52,8 @@ from aiohttp import WSMsgType, web
 from ._base import ChunkGate, ConnectionDropped, EmulatorServer, EnergyVAD
 
 Transcriber = Callable[[int, bytes, int], str]
+SpanTranscriber = Callable[[float, float], str]
+"""(start, end) seconds of the utterance in the stream's audio time -> the words in it."""
 
 
 class DeepgramEmulator(EmulatorServer):
@@ -69,6 +73,7 @@ class DeepgramEmulator(EmulatorServer):
     ) -> None:
         self.transcripts: deque[str] = deque()
         self.transcriber: Transcriber | None = None
+        self.span_transcriber: SpanTranscriber | None = None
         self.default_transcript = ""
         self.final_delay = final_delay
         self.end_silence_ms = end_silence_ms
@@ -248,6 +253,9 @@ class _ListenSession:
             self.queued_text = emu.transcripts.popleft() if emu.transcripts else None
         if self.queued_text is not None:
             text = self.queued_text
+        elif emu.span_transcriber is not None:
+            # the words spoken between the utterance's start and now, in stream audio time
+            text = emu.span_transcriber(self.vad.speech_start_ms / 1000, self.vad.audio_ms / 1000)
         else:
             pcm = bytes(self.vad.utterance_pcm)
             text = emu._transcript_for(self.utterance_index, pcm, self.sample_rate)
