@@ -10,11 +10,12 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS, end_call_tool
 from callcenter.barge_in import BackchannelFilter
+from callcenter.fillers import SilenceFiller
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 
 
-class CallAgent(BackchannelFilter):
+class CallAgent(BackchannelFilter, SilenceFiller):
     """Base of the phase agents.
 
     Subclasses set `phase` (the phase they run: `agents/catalog.py` lists them by it) and

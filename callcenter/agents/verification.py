@@ -18,6 +18,7 @@ from pydantic import Field
 from callcenter import end_of_turn, prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
 from callcenter.barge_in import BackchannelFilter
+from callcenter.fillers import SilenceFiller
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.speech import digits_in
@@ -36,7 +37,7 @@ class VerificationResult:
     status: VerificationStatus
 
 
-class VerifyCallerTask(BackchannelFilter, AgentTask[VerificationResult]):
+class VerifyCallerTask(BackchannelFilter, SilenceFiller, AgentTask[VerificationResult]):
     """Ask for one factor and check it; completes with the verification status."""
 
     expecting = end_of_turn.IDENTITY_FACTOR

@@ -196,7 +196,7 @@ async def phone_call(
 ) -> AsyncIterator[PhoneCall]:
     """The product's call from `caller` (a SIP call unless `sip=False`), audio in and out.
     Without `realtime` the greeting agent runs on the pipeline LLM."""
-    db = await Database.open(settings.database_url, seed_demo=False)
+    db = await Database.open(settings.database_url)
     vad = load_vad()
     info = CallInfo.for_console(caller_e164=caller, call_id=f"phone-{uuid.uuid4().hex[:8]}")
     if sip:
