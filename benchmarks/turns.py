@@ -397,8 +397,13 @@ def print_tables(results: list[dict[str, Any]], model: dict[str, Any], lat: Late
 
 
 async def run(
-    out_dir: Path, *, quick: bool = False, sessions: tuple[str, ...] = SESSIONS
+    out_dir: Path,
+    *,
+    quick: bool = False,
+    sessions: tuple[str, ...] = SESSIONS,
+    names: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
+    """`quick`: a dozen utterances covering every category; `names`: exactly these."""
     from livekit.plugins import silero
 
     from benchmarks.latency import _stock, _stock_vad
@@ -406,7 +411,8 @@ async def run(
     from callcenter.turn_taking import load_vad
 
     lat = Latencies()
-    utts = [u for u in utterances() if not quick or u.name in QUICK]
+    wanted = names or (QUICK if quick else None)
+    utts = [u for u in utterances() if wanted is None or u.name in wanted]
     results = []
     for label in sessions:
         vad = load_vad() if label.startswith("ours") else silero.VAD.load()

@@ -69,7 +69,9 @@ class Expecting:
     digits: tuple[int, ...] = ()
     """Digit counts of a complete value (a PIN: (4,)); empty when no value is collected."""
     yes_no: bool = False
-    """A yes/no question was asked: a bare yes or no is a whole answer."""
+    """A yes/no question was asked: no value is collected, so a number said here is not
+    held for more digits, and a bare yes or no commits at once (as any finished sentence
+    does; the verdict names it)."""
 
 
 FREE_TEXT = Expecting("free_text")

@@ -182,6 +182,10 @@ class _ListenSession:
         self.queued_text: str | None = None
         self.next_interim_ms = 0.0
         self.total_audio_s = 0.0
+        self.open_start_ms = 0.0
+        """Audio time the open utterance started at (kept apart from the endpointer's state,
+        which may already hold the next utterance when one ends and another starts within
+        one chunk of audio)."""
 
     async def send(self, msg: dict[str, Any]) -> None:
         if self.stalled:
@@ -233,18 +237,19 @@ class _ListenSession:
         self.total_audio_s += len(data) / 2 / self.channels / self.sample_rate
         for kind, at_ms in self.vad.feed(data):
             if kind == "start":
+                self.open_start_ms = at_ms
                 self.next_interim_ms = at_ms + self.emu.interim_every_ms
                 if self.vad_events:
                     await self.send(
                         {"type": "SpeechStarted", "channel": [0, 1], "timestamp": at_ms / 1000}
                     )
             else:
-                await self.finish_utterance(from_finalize=False)
+                await self.finish_utterance(from_finalize=False, end_ms=at_ms)
         if self.vad.in_speech and self.interim and self.vad.audio_ms >= self.next_interim_ms:
             self.next_interim_ms = self.vad.audio_ms + self.emu.interim_every_ms
             await self.send_interim()
 
-    def _utterance_text(self, *, final: bool) -> str:
+    def _utterance_text(self, *, final: bool, end_ms: float | None = None) -> str:
         """Text for the open utterance. A queued transcript is taken once per utterance; a
         transcriber is asked again with the audio heard so far (``final`` -> whole utterance)."""
         emu = self.emu
@@ -255,7 +260,8 @@ class _ListenSession:
             text = self.queued_text
         elif emu.span_transcriber is not None:
             # the words spoken between the utterance's start and now, in stream audio time
-            text = emu.span_transcriber(self.vad.speech_start_ms / 1000, self.vad.audio_ms / 1000)
+            end = self.vad.audio_ms if end_ms is None else end_ms
+            text = emu.span_transcriber(self.open_start_ms / 1000, end / 1000)
         else:
             pcm = bytes(self.vad.utterance_pcm)
             text = emu._transcript_for(self.utterance_index, pcm, self.sample_rate)
@@ -278,12 +284,18 @@ class _ListenSession:
             self._results(partial, is_final=False, speech_final=False, from_finalize=False)
         )
 
-    async def finish_utterance(self, *, from_finalize: bool) -> None:
+    async def finish_utterance(self, *, from_finalize: bool, end_ms: float | None = None) -> None:
         was_open = self.vad.force_end() if from_finalize else True
         if not was_open and self.utterance_index is None:
             return
-        text = self._utterance_text(final=True)
-        msg = self._results(text, is_final=True, speech_final=True, from_finalize=from_finalize)
+        text = self._utterance_text(final=True, end_ms=end_ms)
+        msg = self._results(
+            text,
+            is_final=True,
+            speech_final=True,
+            from_finalize=from_finalize,
+            span_ms=(self.open_start_ms, end_ms if end_ms is not None else self.vad.audio_ms),
+        )
         delay = 0.0 if from_finalize else self.emu.final_delay
 
         async def deliver() -> None:
@@ -308,10 +320,17 @@ class _ListenSession:
             await task
 
     def _results(
-        self, text: str, *, is_final: bool, speech_final: bool, from_finalize: bool
+        self,
+        text: str,
+        *,
+        is_final: bool,
+        speech_final: bool,
+        from_finalize: bool,
+        span_ms: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
-        start = self.vad.speech_start_ms / 1000
-        duration = max(0.0, self.vad.audio_ms / 1000 - start)
+        start_ms, end_ms = span_ms or (self.vad.speech_start_ms, self.vad.audio_ms)
+        start = start_ms / 1000
+        duration = max(0.0, end_ms / 1000 - start)
         return {
             "type": "Results",
             "channel_index": [0, 1],
