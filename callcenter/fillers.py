@@ -7,7 +7,7 @@ them there, and each is covered here:
 - **The model is slow, or its fallback chain is switching** (a stalled primary is waited
   on for `CALLCENTER_PROVIDER_TIMEOUT_S` before the next model is asked).
   `SilenceFiller.llm_node` (mixed into every agent) speaks a short line from
-  `prompts/fillers.md` when the model has produced nothing `FILLER_AFTER_S` after the
+  `prompts/lines.toml` (`[fillers]`) when the model has produced nothing `FILLER_AFTER_S` after the
   request, and another every `FILLER_REPEAT_S` while it still has not, at most
   `MAX_FILLERS`. Each line is its own speech segment (LiveKit's `FlushSentinel`), so it
   is synthesized and played at once; the reply follows when it comes. The line is part of
@@ -32,7 +32,6 @@ import logging
 import random
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx2 as httpx
@@ -59,17 +58,9 @@ TTS_ATTEMPT_TIMEOUT_S: Final = 1.5
 within the silence budget even while ElevenLabs stalls."""
 
 
-@cache
 def filler_lines() -> tuple[str, ...]:
-    """The bullet lines of `prompts/fillers.md`."""
-    lines = tuple(
-        line[2:].strip()
-        for line in prompts.load("fillers").splitlines()
-        if line.startswith("- ") and line[2:].strip()
-    )
-    if not lines:
-        raise prompts.PromptError("prompts/fillers.md has no '- ' lines")
-    return lines
+    """The filler lines (`[fillers] wait` in `prompts/lines.toml`)."""
+    return prompts.variants("fillers.wait")
 
 
 class FillerPicker:

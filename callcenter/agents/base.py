@@ -10,9 +10,9 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS, end_call_tool
 from callcenter.barge_in import BackchannelFilter
-from callcenter.fillers import SilenceFiller
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
+from callcenter.fillers import SilenceFiller
 
 
 class CallAgent(BackchannelFilter, SilenceFiller):

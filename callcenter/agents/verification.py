@@ -18,9 +18,9 @@ from pydantic import Field
 from callcenter import end_of_turn, prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
 from callcenter.barge_in import BackchannelFilter
-from callcenter.fillers import SilenceFiller
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.fillers import SilenceFiller
 from callcenter.speech import digits_in
 from callcenter.telephony.dtmf import KeypadTask
 from callcenter.vocabulary import FACTOR_DIGITS, FactorKind, VerificationStatus

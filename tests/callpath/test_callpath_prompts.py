@@ -47,7 +47,7 @@ def _state() -> CallState:
 
 def test_every_prompt_file_belongs_to_something() -> None:
     files = {p.stem for p in prompts.PROMPTS_DIR.glob("*.md")}
-    assert files == {*AGENT_PROMPTS.values(), "_voice_rules", "supervisor_briefing", "fillers"}
+    assert files == {*AGENT_PROMPTS.values(), "_voice_rules", "supervisor_briefing"}
 
 
 # async: an AgentTask needs a running event loop to be constructed

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -28,10 +27,11 @@ from livekit.agents.utils import http_context
 from callcenter.agents.orders import OrdersAgent
 from callcenter.call import build_session
 from callcenter.config import Settings
+from callcenter.core.phases import Phase
+from callcenter.core.state import CallState
 from callcenter.data import AccountRepository, Database
 from callcenter.fillers import FILLER_AFTER_S, filler_lines
 from callcenter.providers import build_providers
-from callcenter.state import CallState
 from callcenter.turn_taking import load_vad
 from tests.callpath.helpers import FakeEscalation, make_state
 from tests.fallbacks.support import (
@@ -89,12 +89,13 @@ async def orders_call(settings: Settings, eleven: ElevenLabsEmulator) -> AsyncIt
     """A verified caller in the orders phase, on the product's providers and session."""
     db = await Database.open(settings.database_url)
     try:
-        state = await make_state(db, settings, FakeEscalation(), caller=MAYA, verified=True)
-        state = replace(state, call=replace(state.call, call_id=f"fill-{uuid.uuid4().hex[:6]}"))
+        state = await make_state(
+            db, settings, FakeEscalation(), caller=MAYA, verified=True, phase=Phase.ORDERS
+        )
         vad = load_vad()
         async with http_context.open():
             providers = replace(build_providers(settings, vad=vad), realtime=None)
-            session = build_session(state, providers, vad=vad)
+            session = build_session(settings, providers, vad=vad, state=state)
             ear = PhoneEar()
             session.output.audio = ear
             with fake_job_context(room=rtc.Room()):

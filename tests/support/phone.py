@@ -25,12 +25,11 @@ from livekit.agents.testing import fake_job_context
 from livekit.agents.utils import http_context
 from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
-from callcenter.call import CallLifecycle, start_call
+from callcenter.call import Call, start_call
 from callcenter.config import Settings
+from callcenter.core.state import CallState
 from callcenter.data import Database
-from callcenter.escalation.manager import build_escalation
 from callcenter.providers import Providers, build_providers
-from callcenter.state import CallState
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.sip import CallInfo
 from callcenter.turn_taking import load_vad
@@ -176,11 +175,17 @@ class PhoneEar(AudioOutput):
 
 @dataclass
 class PhoneCall:
-    session: AgentSession[CallState]
-    state: CallState
-    lifecycle: CallLifecycle
+    call: Call
     mic: PhoneMic
     ear: PhoneEar
+
+    @property
+    def session(self) -> AgentSession[CallState]:
+        return self.call.session
+
+    @property
+    def state(self) -> CallState:
+        return self.call.state
 
     def user_lines(self) -> list[str]:
         return [
@@ -214,20 +219,19 @@ async def phone_call(
             if not realtime:
                 providers = replace(providers, realtime=None)
             with fake_job_context(room=rtc.Room()):
-                session, state, lifecycle = await start_call(
+                call = await start_call(
                     settings=settings,
                     db=db,
-                    escalation=build_escalation(settings, db),
                     call=info,
                     providers=providers,
                     vad=vad,
                     before_start=attach_io,
                 )
                 try:
-                    yield PhoneCall(session, state, lifecycle, mic, ear)
+                    yield PhoneCall(call, mic, ear)
                 finally:
-                    await session.aclose()
-                    await lifecycle.wait_closed()
+                    await call.session.aclose()
+                    await call.wait_closed()
             with contextlib.suppress(Exception):
                 stt: Any = providers.stt
                 await stt.aclose()
