@@ -1,7 +1,7 @@
 """Run the benchmark sections, print tables, write raw numbers to ``<out>/<section>.json``.
 
     uv run python -m benchmarks [--quick] [--out bench-results/]
-        [--only latency,handoff,concurrency,data,provisioning,console]
+        [--only latency,turns,handoff,concurrency,data,provisioning,console]
 
 Benchmarks are measurements, not tests: nothing here asserts a time. See BENCHMARKS.md.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 SECTIONS = {
     "latency": "benchmarks.latency",
+    "turns": "benchmarks.turns",
     "handoff": "benchmarks.handoff",
     "concurrency": "benchmarks.concurrency",
     "data": "benchmarks.data_queries",

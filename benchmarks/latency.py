@@ -341,9 +341,10 @@ def _stock(vad: Any) -> Any:
 
 
 def _stock_vad(vad: Any) -> Any:
-    """Stock defaults except turn detection: `inference.TurnDetector()` (the 1.8.9 default)
-    needs LiveKit Cloud; offline it never answers and every turn waits `max_delay`. This
-    baseline is what the defaults give with the local VAD deciding turns instead."""
+    """Stock defaults except turn detection: Silero alone decides turns, instead of the
+    1.8.9 default `inference.TurnDetector()` (here the local audio model
+    `turn-detector-v1-mini`, which scores these synthetic phrases below its threshold and
+    so holds most turns to `max_delay`)."""
     from livekit.plugins import deepgram, elevenlabs, openai
 
     def make(dg: Any, oa: Any, el: Any) -> AgentSession:

@@ -30,9 +30,11 @@ from livekit.agents import vad as vad_mod
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice.turn import TurnHandlingOptions
 
+from callcenter import end_of_turn
 from callcenter.accounts import DatabaseAccounts
 from callcenter.agents.catalog import CATALOG
 from callcenter.agents.greeting import GreetingAgent
+from callcenter.barge_in import PHONE_AEC_WARMUP_S
 from callcenter.behaviours.call_record import CallRecorder
 from callcenter.behaviours.provider_switches import ProviderSwitches
 from callcenter.behaviours.realtime_rescue import RealtimeRescue
@@ -126,16 +128,21 @@ def build_session(
     # every agent's tool schemas are built once per process, not on every model request
     # (7-10 ms per request for a specialist; see callcenter/framework/tool_schemas.py)
     tool_schemas.install()
-    return AgentSession[CallState](
+    session = AgentSession[CallState](
         userdata=state if state is not None else NOT_GIVEN,
         llm=providers.llm,
         stt=providers.stt if providers.stt is not None else NOT_GIVEN,
         tts=providers.tts if providers.tts is not None else NOT_GIVEN,
         vad=vad if vad is not None else NOT_GIVEN,
         user_away_timeout=settings.inactivity_timeout_s,
+        aec_warmup_duration=(
+            PHONE_AEC_WARMUP_S if state is not None and state.call.is_sip else NOT_GIVEN
+        ),
         max_tool_steps=MAX_TOOL_STEPS,
         turn_handling=turn_handling or telephony_turn_handling(has_stt=providers.stt is not None),
     )
+    end_of_turn.attach(session)  # the turn detector asks the current agent what it expects
+    return session
 
 
 async def start_call(

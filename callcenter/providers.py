@@ -12,8 +12,10 @@ In degraded mode (no OpenAI key) only the degraded LLM exists: the console uses 
 and a worker refuses to start (a phone call needs speech in and out).
 
 Timeouts (the silence budget): each LLM attempt gets `CALLCENTER_PROVIDER_TIMEOUT_S`
-(default 4 s) before the next link is tried, so a caller waits at most about one
-timeout plus the fallback's own latency before hearing an answer.
+(default 4 s) before the next link is tried, while the caller hears filler lines
+(`callcenter.fillers`); a TTS gets `fillers.TTS_ATTEMPT_TIMEOUT_S` (1.5 s) to start
+speaking; OpenAI speech-to-text and text-to-speech requests wait at most the provider
+timeout for a byte (the plugins' own read timeout is 30 s).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
+from callcenter.fillers import TTS_ATTEMPT_TIMEOUT_S, capped_openai_client
 from callcenter.framework.realtime_chain import GreetingRealtimeChain
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
@@ -191,9 +194,14 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
         )
     if vad is None:
         raise ValueError("live providers need the session's VAD for the speech-to-text fallback")
+    # OpenAI speech requests wait at most the provider timeout for a byte, not the
+    # plugins' hard-coded 30 s (callcenter.fillers: the silence budget)
+    speech_client = capped_openai_client(
+        api_key=key, base_url=settings.openai_base_url, timeout_s=settings.provider_timeout_s
+    )
     stt_chain.append(
         stt.StreamAdapter(
-            stt=openai.STT(model=settings.openai_stt_model, api_key=key, base_url=base), vad=vad
+            stt=openai.STT(model=settings.openai_stt_model, client=speech_client), vad=vad
         )
     )
 
@@ -214,14 +222,15 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
         openai.TTS(
             model=settings.openai_tts_model,
             voice=settings.openai_tts_voice,
-            api_key=key,
-            base_url=base,
+            client=speech_client,
             response_format="pcm",
         )
     )
 
     # the fallback realtime model lives on the fallback endpoint too (when one is set);
-    # no plugin-level retries: a dead model hands over to the next one at once
+    # no plugin-level retries: a dead model hands over to the next one at once.
+    # turn_detection=None: the session decides when the caller is done (Silero plus
+    # `callcenter.end_of_turn`), never the model's server VAD, in the greeting as elsewhere
     realtime_models: list[llm.RealtimeModel] = [
         openai.realtime.RealtimeModel(
             model=model,
@@ -229,6 +238,7 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
             api_key=key,
             base_url=url,
             conn_options=connect_options(settings),
+            turn_detection=None,
         )
         for model, url in (
             (settings.openai_realtime_model, base),
@@ -252,7 +262,11 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
             else stt_chain[0]
         ),
         tts=(
-            BudgetedTTSFallback(tts_chain, attempt_timeout=settings.provider_timeout_s)
+            BudgetedTTSFallback(
+                tts_chain,
+                # a voice silent this long is abandoned for the next (callcenter.fillers)
+                attempt_timeout=min(settings.provider_timeout_s, TTS_ATTEMPT_TIMEOUT_S),
+            )
             if len(tts_chain) > 1
             else tts_chain[0]
         ),

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from livekit.agents.voice.turn import TurnHandlingOptions
 
+from callcenter.barge_in import INTERRUPTION
+from callcenter.end_of_turn import CallerTurnDetector
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -31,36 +33,49 @@ at ~0.69 s and was the critical path (12-turn probes, BENCHMARKS.md: p50 703 ms 
 at 0.4 s)."""
 
 ENDPOINTING_MIN_DELAY_S = 0.1
-"""Minimum silence, counted from the caller's last speech, before the turn is committed.
+"""Silence, counted from the caller's last speech, before a *complete* turn is committed
+(`callcenter.end_of_turn` decides what is complete).
 
-In VAD mode Silero's own end of speech already needs `VAD_MIN_SILENCE_S` of silence,
-which dominates: the benchmark measured the same endpointing with 0.1 s here and with
+Silero's own end of speech already needs `VAD_MIN_SILENCE_S` of silence, which
+dominates: the benchmark measured the same endpointing with 0.1 s here and with
 LiveKit's 0.5 s default (while Silero waited 0.55 s). Kept short so it never adds to
 Silero's wait."""
 
 ENDPOINTING_MAX_DELAY_S = 2.0
+"""The longest the turn is held, counted from the caller's last speech, while what they
+said is unfinished (half a number, "um", "and", "let me find it"). Callers' pauses inside
+a turn run to ~1.5 s (reading a number off a card); Silero hears the caller resume ~0.1 s
+after they do, so 2.0 s covers them, and an unfinished turn that really is over costs at
+most this much silence (turn-taking benchmark, BENCHMARKS.md)."""
 
 
 def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
     """Options for `AgentSession(turn_handling=...)`.
 
-    - VAD turn detection (the session's Silero VAD) on the phone, no turn-detector model to
-      download; a text-only session (the console) takes turns manually. Not "stt": in
-      LiveKit 1.8.9 "stt" mode starts preemptive generation only on preflight transcripts
-      (Deepgram sends none), so the LLM started only after the commit (benchmark: +~300 ms).
-    - Short endpointing delay (`ENDPOINTING_MIN_DELAY_S`): on the phone a long silence
-      reads as a dropped line.
+    - On the phone: the session's Silero VAD hears the silence and
+      `callcenter.end_of_turn.CallerTurnDetector` (a fresh one per session; attach it with
+      `end_of_turn.attach(session)`) decides from the words and the step whether the
+      turn is over: a complete one commits after `ENDPOINTING_MIN_DELAY_S`, an unfinished
+      one is held up to `ENDPOINTING_MAX_DELAY_S`. No model to download. A text-only
+      session (the console) takes turns manually. Not "stt" mode: in LiveKit 1.8.9 it
+      starts preemptive generation only on preflight transcripts (Deepgram sends none),
+      so the LLM started only after the commit (benchmark: +~300 ms).
+    - Short endpointing delay for a complete turn (`ENDPOINTING_MIN_DELAY_S`): on the
+      phone a long silence reads as a dropped line.
     - Preemptive generation with preemptive TTS: the LLM starts on each final transcript
       and its first sentence is synthesized before the turn is committed, so the reply
       plays the moment the turn commits (benchmark p50 858 -> 703 ms). The cost: a
       generation is thrown away whenever another final transcript arrives (Deepgram
       endpoints at short pauses) or the caller keeps talking, and with it the TTS
       characters already synthesized.
+    - Interruptions for the phone (`callcenter.barge_in.INTERRUPTION`): a word, not a
+      noise or a backchannel, stops the agent; a false interruption resumes after 1 s.
     """
     return {
-        "turn_detection": "vad" if has_stt else "manual",
+        "turn_detection": CallerTurnDetector() if has_stt else "manual",
         "endpointing": {"min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": ENDPOINTING_MAX_DELAY_S},
         "preemptive_generation": {"enabled": True, "preemptive_tts": True},
+        "interruption": INTERRUPTION,
     }
 
 

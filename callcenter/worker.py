@@ -166,8 +166,10 @@ onnxruntime (registered plugins are preloaded by LiveKit too). Benchmark: BENCHM
 
 def skip_unused_local_inference() -> None:
     """Tell LiveKit not to preload its local inference models (its own VAD and the
-    end-of-turn model) into the forkserver: this product uses the Silero plugin and VAD turn
-    detection, and those weights added ~215 MiB to every worker (benchmark). An operator
+    end-of-turn model) into the forkserver: this product uses the Silero plugin and its own
+    end-of-turn policy (`callcenter.end_of_turn`; the audio model did not separate pauses
+    from ends on our caller audio, BENCHMARKS.md "Turn-taking"), and those weights added
+    ~215 MiB to every worker (benchmark). An operator
     who sets `LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE` keeps their value."""
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from livekit.agents import Agent, llm
+from livekit.agents import llm
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from callcenter import prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS, end_call_tool
+from callcenter.barge_in import BackchannelFilter
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
+from callcenter.fillers import SilenceFiller
 
 
-class CallAgent(Agent):
+class CallAgent(BackchannelFilter, SilenceFiller):
     """Base of the phase agents.
 
     Subclasses set `phase` (the phase they run: `agents/catalog.py` lists them by it) and

@@ -11,6 +11,7 @@ from typing import Annotated
 from livekit.agents import RunContext, ToolError, function_tool
 from pydantic import Field
 
+from callcenter import end_of_turn
 from callcenter.agents.base import CallAgent
 from callcenter.agents.describe import (
     describe_balance,
@@ -44,6 +45,7 @@ def parse_invoice_number(raw: str) -> str:
 class BillingAgent(CallAgent):
     phase = Phase.BILLING
     prompt = "billing"
+    expecting = end_of_turn.INVOICE_NUMBER
 
     def prompt_facts(self) -> dict[str, object]:
         first_name = self.state.caller.first_name if self.state.caller else "the caller"

@@ -14,6 +14,7 @@ from typing import Annotated
 from livekit.agents import RunContext, ToolError, function_tool
 from pydantic import Field
 
+from callcenter import end_of_turn
 from callcenter.agents.base import CallAgent
 from callcenter.agents.describe import (
     describe_cancel,
@@ -46,6 +47,7 @@ def parse_order_number(raw: str) -> str:
 class OrdersAgent(CallAgent):
     phase = Phase.ORDERS
     prompt = "orders"
+    expecting = end_of_turn.ORDER_NUMBER
 
     def prompt_facts(self) -> dict[str, object]:
         first_name = self.state.caller.first_name if self.state.caller else "the caller"
@@ -120,6 +122,7 @@ class OrdersAgent(CallAgent):
                 do="Offer to start a return instead." if order.status == "delivered" else "",
             ).error()
         if not confirmed:
+            end_of_turn.expect_answer(ctx.session, end_of_turn.CONFIRMATION)
             return ToolReply(
                 say=f"Order {number}, {describe_order(order, brief=True, with_number=False)} "
                 "can be cancelled. Should I cancel it?",

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from livekit.agents import AgentTask, RunContext, function_tool, llm
-from livekit.agents.beta.workflows import GetDtmfTask
 from livekit.agents.types import NOT_GIVEN
 from pydantic import Field
 
-from callcenter import prompts
+from callcenter import end_of_turn, prompts
 from callcenter.agents.shared_tools import SHARED_TOOLS
+from callcenter.barge_in import BackchannelFilter
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.fillers import SilenceFiller
 from callcenter.speech import digits_in
+from callcenter.telephony.dtmf import KeypadTask
 from callcenter.vocabulary import FACTOR_DIGITS, FactorKind, VerificationStatus
 
 _FACTOR_WORDS: dict[FactorKind, str] = {
@@ -35,8 +37,10 @@ class VerificationResult:
     status: VerificationStatus
 
 
-class VerifyCallerTask(AgentTask[VerificationResult]):
+class VerifyCallerTask(BackchannelFilter, SilenceFiller, AgentTask[VerificationResult]):
     """Ask for one factor and check it; completes with the verification status."""
+
+    expecting = end_of_turn.IDENTITY_FACTOR
 
     def __init__(self, state: CallState, *, chat_ctx: llm.ChatContext | None = None) -> None:
         self.state = state
@@ -95,7 +99,7 @@ class VerifyCallerTask(AgentTask[VerificationResult]):
     @function_tool
     async def enter_pin_on_keypad(self, ctx: RunContext[CallState]) -> ToolReply:
         """Let the caller key their four-digit PIN on the phone keypad instead of saying it."""
-        keyed = await GetDtmfTask(
+        keyed = await KeypadTask(
             num_digits=4,
             dtmf_input_timeout=5.0,
             chat_ctx=self.chat_ctx.copy(exclude_function_call=True, exclude_instructions=True),

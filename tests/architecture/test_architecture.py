@@ -36,6 +36,10 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
         "callcenter.framework",
         "callcenter.preload",
     ),
+    # turn-taking policy: is the caller done (read by DTMF, agents, the session's settings);
+    # barge-in and filler behaviours the agents mix in
+    ("callcenter.end_of_turn",),
+    ("callcenter.barge_in", "callcenter.fillers"),
     ("callcenter.telephony",),
     ("callcenter.staff",),
     ("callcenter.business_hours",),

@@ -1,12 +1,15 @@
-"""Smoke test of `python -m benchmarks`: the quick data + provisioning sections complete and
-write their JSON. Benchmarks are measurements, so nothing here asserts a time."""
+"""Smoke test of `python -m benchmarks`: the quick data + provisioning sections (and, marked
+slow, a two-utterance turn-taking run) complete and write their JSON. Benchmarks are
+measurements, so nothing here asserts a time."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from benchmarks import data_queries
+import pytest
+
+from benchmarks import data_queries, turns
 from benchmarks.__main__ import main
 
 
@@ -52,3 +55,16 @@ async def test_console_section_tiny(tmp_path: Path) -> None:
     assert {"live board", "history, newest", "call page", "callback queue (500)"} <= pages.keys()
     for stats in pages.values():
         assert len(stats["samples_ms"]) == 2 and stats["bytes"] > 0
+
+
+@pytest.mark.slow
+async def test_turns_section_tiny(tmp_path: Path) -> None:
+    """Our session on a paused utterance and a control: both answered, one turn each."""
+    await turns.run(tmp_path, sessions=("ours",), names=("s05", "sc04"))
+    payload = json.loads((tmp_path / "turns.json").read_text())
+    (ours,) = payload["results"]
+    assert ours["label"] == "ours" and ours["utterances"] == 2 and ours["paused"] == 1
+    assert ours["no_reply"] == [] and ours["cut_offs"] == 0
+    assert [r["commits"] for r in ours["per_utterance"]] == [1, 1]
+    assert {"first_audio_controls", "llm_per_paused", "cpu_pct_core"} <= ours.keys()
+    assert len(payload["audio_model"]["rows"]) == 3  # s05's pause and end, sc04's end

@@ -31,11 +31,50 @@ def phrase_text(name: str) -> str:
     return phrases()[name]
 
 
+def _ulaw_table() -> np.ndarray:
+    """G.711 µ-law byte -> int16 sample."""
+    u = ~np.arange(256, dtype=np.int32) & 0xFF
+    sign, exponent, mantissa = u & 0x80, (u >> 4) & 0x07, u & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+
+
+_ULAW = _ulaw_table()
+_WAVE_FORMAT_MULAW = 7
+
+
+def _read_ulaw_wav(path: Path) -> tuple[np.ndarray, int] | None:
+    """(samples, rate) of a G.711 µ-law WAV (the `wave` module reads only PCM), else None."""
+    data = path.read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos, rate, channels, fmt = 12, 0, 1, 0
+    while pos + 8 <= len(data):
+        cid, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = data[pos + 8 : pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = int.from_bytes(body[0:2], "little")
+            channels = int.from_bytes(body[2:4], "little")
+            rate = int.from_bytes(body[4:8], "little")
+        elif cid == b"data":
+            if fmt != _WAVE_FORMAT_MULAW:
+                return None
+            samples = _ULAW[np.frombuffer(body, dtype=np.uint8)]
+            if channels > 1:
+                samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+            return samples, rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
 def read_wav(name_or_path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a mono/stereo s16 WAV; returns (int16 mono samples, sample rate)."""
+    """Read a mono/stereo WAV, 16-bit PCM or G.711 µ-law; returns (int16 mono samples,
+    sample rate)."""
     path = Path(name_or_path)
     if not path.is_absolute() and not path.exists():
         path = FIXTURES_DIR / path
+    if (ulaw := _read_ulaw_wav(path)) is not None:
+        return ulaw
     with wave.open(str(path), "rb") as wf:
         if wf.getsampwidth() != 2:
             raise ValueError(f"{path}: only 16-bit PCM is supported")

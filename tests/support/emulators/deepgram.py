@@ -25,7 +25,9 @@ small energy VAD (audio time, so audio may be pushed faster than real time) find
 Scripting: ``emu.transcripts`` (FIFO, one per utterance, across connections and REST calls) or
 ``emu.transcriber(index, pcm16, sample_rate) -> str`` (called for every interim with the audio
 heard so far and once more for the final with the whole utterance; ``index`` is the utterance
-number); ``emu.default_transcript`` otherwise.
+number) or ``emu.span_transcriber(start_s, end_s) -> str`` (streaming: the utterance's span in
+the connection's audio time, for a caller whose words are known by time);
+``emu.default_transcript`` otherwise.
 
 Faults (``emu.faults``): ``http_status`` rejects the handshake/REST call;
 ``close_after_chunks=N`` closes the socket (1011) after N server messages (``SpeechStarted``
@@ -50,6 +52,8 @@ from aiohttp import WSMsgType, web
 from ._base import ChunkGate, ConnectionDropped, EmulatorServer, EnergyVAD
 
 Transcriber = Callable[[int, bytes, int], str]
+SpanTranscriber = Callable[[float, float], str]
+"""(start, end) seconds of the utterance in the stream's audio time -> the words in it."""
 
 
 class DeepgramEmulator(EmulatorServer):
@@ -69,6 +73,7 @@ class DeepgramEmulator(EmulatorServer):
     ) -> None:
         self.transcripts: deque[str] = deque()
         self.transcriber: Transcriber | None = None
+        self.span_transcriber: SpanTranscriber | None = None
         self.default_transcript = ""
         self.final_delay = final_delay
         self.end_silence_ms = end_silence_ms
@@ -177,6 +182,10 @@ class _ListenSession:
         self.queued_text: str | None = None
         self.next_interim_ms = 0.0
         self.total_audio_s = 0.0
+        self.open_start_ms = 0.0
+        """Audio time the open utterance started at (kept apart from the endpointer's state,
+        which may already hold the next utterance when one ends and another starts within
+        one chunk of audio)."""
 
     async def send(self, msg: dict[str, Any]) -> None:
         if self.stalled:
@@ -228,18 +237,19 @@ class _ListenSession:
         self.total_audio_s += len(data) / 2 / self.channels / self.sample_rate
         for kind, at_ms in self.vad.feed(data):
             if kind == "start":
+                self.open_start_ms = at_ms
                 self.next_interim_ms = at_ms + self.emu.interim_every_ms
                 if self.vad_events:
                     await self.send(
                         {"type": "SpeechStarted", "channel": [0, 1], "timestamp": at_ms / 1000}
                     )
             else:
-                await self.finish_utterance(from_finalize=False)
+                await self.finish_utterance(from_finalize=False, end_ms=at_ms)
         if self.vad.in_speech and self.interim and self.vad.audio_ms >= self.next_interim_ms:
             self.next_interim_ms = self.vad.audio_ms + self.emu.interim_every_ms
             await self.send_interim()
 
-    def _utterance_text(self, *, final: bool) -> str:
+    def _utterance_text(self, *, final: bool, end_ms: float | None = None) -> str:
         """Text for the open utterance. A queued transcript is taken once per utterance; a
         transcriber is asked again with the audio heard so far (``final`` -> whole utterance)."""
         emu = self.emu
@@ -248,6 +258,10 @@ class _ListenSession:
             self.queued_text = emu.transcripts.popleft() if emu.transcripts else None
         if self.queued_text is not None:
             text = self.queued_text
+        elif emu.span_transcriber is not None:
+            # the words spoken between the utterance's start and now, in stream audio time
+            end = self.vad.audio_ms if end_ms is None else end_ms
+            text = emu.span_transcriber(self.open_start_ms / 1000, end / 1000)
         else:
             pcm = bytes(self.vad.utterance_pcm)
             text = emu._transcript_for(self.utterance_index, pcm, self.sample_rate)
@@ -270,12 +284,18 @@ class _ListenSession:
             self._results(partial, is_final=False, speech_final=False, from_finalize=False)
         )
 
-    async def finish_utterance(self, *, from_finalize: bool) -> None:
+    async def finish_utterance(self, *, from_finalize: bool, end_ms: float | None = None) -> None:
         was_open = self.vad.force_end() if from_finalize else True
         if not was_open and self.utterance_index is None:
             return
-        text = self._utterance_text(final=True)
-        msg = self._results(text, is_final=True, speech_final=True, from_finalize=from_finalize)
+        text = self._utterance_text(final=True, end_ms=end_ms)
+        msg = self._results(
+            text,
+            is_final=True,
+            speech_final=True,
+            from_finalize=from_finalize,
+            span_ms=(self.open_start_ms, end_ms if end_ms is not None else self.vad.audio_ms),
+        )
         delay = 0.0 if from_finalize else self.emu.final_delay
 
         async def deliver() -> None:
@@ -300,10 +320,17 @@ class _ListenSession:
             await task
 
     def _results(
-        self, text: str, *, is_final: bool, speech_final: bool, from_finalize: bool
+        self,
+        text: str,
+        *,
+        is_final: bool,
+        speech_final: bool,
+        from_finalize: bool,
+        span_ms: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
-        start = self.vad.speech_start_ms / 1000
-        duration = max(0.0, self.vad.audio_ms / 1000 - start)
+        start_ms, end_ms = span_ms or (self.vad.speech_start_ms, self.vad.audio_ms)
+        start = start_ms / 1000
+        duration = max(0.0, end_ms / 1000 - start)
         return {
             "type": "Results",
             "channel_index": [0, 1],
