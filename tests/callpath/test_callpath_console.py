@@ -366,3 +366,38 @@ def test_a_bad_moment_exits_2_naming_the_forms(
 ) -> None:
     assert cli.main(["console", "--at", "teatime"]) == 2
     assert "--at 'teatime': use open (default), closed, now" in capsys.readouterr().err
+
+
+async def test_the_readme_policy_and_after_hours_demos(settings: Settings, tmp_path: Path) -> None:
+    """The README's two other demo lines, as a newcomer runs them."""
+    policy = await run_console(
+        settings,
+        ConsoleOptions(
+            caller=MAYA,
+            script=ROOT / "examples" / "policy_questions.txt",
+            json_output=True,
+            verbose=False,
+        ),
+        out=io.StringIO(),
+    )
+    assert "verification" not in policy["data"]["phases"]  # no identity check for policy
+    assert policy["data"]["verification"]["status"] == "unverified"
+    heard = " ".join(t["text"] for t in policy["transcript"] if t["role"] == "agent")
+    assert "Refunds are requested by phone" in heard
+    assert "I can't change an address on this line" in heard
+    assert "I don't have an answer to that one" in heard
+    closed = await run_console(
+        settings,
+        ConsoleOptions(
+            caller=MAYA,
+            script=ROOT / "examples" / "after_hours.txt",
+            json_output=True,
+            verbose=False,
+            at="closed",
+        ),
+        out=io.StringIO(),
+    )
+    assert closed["outcome"] == "callback"
+    heard = " ".join(t["text"] for t in closed["transcript"] if t["role"] == "agent")
+    assert "We're open Monday to Friday, 8 AM to 6 PM Pacific time" in heard
+    assert "Callback ticket " in heard and "booked for tomorrow morning" in heard
