@@ -348,9 +348,13 @@ class _Policy:
                 )
         else:
             return None
-        if _NO.search(text):
-            return Decision(text=_line("verify" if phase == "verification" else "what_else"))
-        return None
+        if not _NO.search(text):
+            return None
+        if len(text.split()) > 3:  # "no, just tell me where order 1001 is": go on with that
+            decision = self._by_phase(phase, text, keyed=False)
+            if decision.understood and decision.tool:
+                return decision
+        return Decision(text=_line("verify" if phase == "verification" else "what_else"))
 
     def _by_phase(self, phase: str, text: str, keyed: bool) -> Decision:
         if phase == "verification":

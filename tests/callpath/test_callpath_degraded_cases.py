@@ -131,6 +131,12 @@ def test_the_answer_to_the_offer_of_a_person(
         assert decided[2] == prompts.line("degraded.what_else")
 
 
+def test_no_to_the_offer_of_a_person_with_a_request_goes_on_with_it() -> None:
+    offered = f"{prompts.line('degraded.frustrated')} {PERSON}"
+    decided = _decide("orders", ("assistant", offered), ("user", "no, just track order 1001"))
+    assert decided[:2] == ("track_shipment", {"order_number": "1001"})
+
+
 @pytest.mark.parametrize(
     ("answer", "preferred_time"),
     [
