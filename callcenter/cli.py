@@ -1,6 +1,6 @@
 """`callcenter`: one command for everything a person runs.
 
-callcenter console [--caller +E164] [--script FILE] [--json] [--verbose]
+callcenter console [--caller +E164] [--script FILE] [--json] [--verbose] [--at WHEN]
 callcenter graph [--mermaid]          (the call's phases and the tool that makes each move)
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
@@ -32,7 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--caller", help="caller ID, e.g. +14155550142 (a demo customer)")
     console.add_argument("--script", type=Path, help="replay caller lines from FILE")
     console.add_argument("--json", action="store_true", help="print the final call record as JSON")
-    console.add_argument("--verbose", "-v", action="store_true", help="show tool calls")
+    console.add_argument(
+        "--verbose", "-v", action="store_true", help="show tool calls and log lines (on stderr)"
+    )
+    console.add_argument(
+        "--at",
+        default="open",
+        metavar="WHEN",
+        help="when the call happens, for business hours and shifts: open (default: a moment "
+        "the contact center is open, the same whenever you run it), closed, now (the real "
+        "time), 'sun 10:00', or an ISO time; in CALLCENTER_BUSINESS_TIMEZONE",
+    )
 
     graph = sub.add_parser("graph", help="print which tool moves the call between phases")
     graph.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
@@ -118,14 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_worker(resolve_options(args, settings), rest, settings)
         if args.command == "download-files":
             return _download_files(args.rest)
-        configure_cli_logging(settings.log_level)
         if args.command == "console":
             from callcenter.console import ConsoleOptions, main_console
 
             if args.script is not None and not args.script.is_file():
                 raise ConfigError(f"--script: no such file: {args.script}")
-            if args.json:
-                configure_cli_logging("ERROR")  # stdout is the record
+            # the console sets up its own logging: a file, or stderr with -v
             return main_console(
                 settings,
                 ConsoleOptions(
@@ -133,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                     script=args.script,
                     json_output=args.json,
                     verbose=args.verbose,
+                    at=args.at,
                 ),
             )
+        configure_cli_logging(settings.log_level)
         if args.command == "graph":
             from callcenter.core.moves import render_mermaid, render_text
 

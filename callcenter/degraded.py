@@ -2,13 +2,19 @@
 
 What it is: an `llm.LLM` that reads the last turn and the tools the current agent
 offers, and answers by rules instead of by a model. It routes by keywords ("order",
-"bill", "person") and keypad digits, picks order numbers, ZIP codes and PINs out of
-what the caller said, calls the same tools the real model would, and reads back the
-spoken part of the tools' replies (`ToolReply.say`; the model-facing `do` part is never
-read out). When it cannot tell what the caller wants, it offers a person or a
-callback. It is used when no provider keys are set (so the product runs on a fresh
-machine, and in the terminal console) and as the last link of every fallback chain,
-so a call survives every model provider being down.
+"bill", "person") and keypad digits, picks order and invoice numbers, amounts, ZIP codes
+and PINs out of what the caller said (`callcenter.utterances`), calls the same tools the
+real model would, and reads back the spoken part of the tools' replies (`ToolReply.say`;
+the model-facing `do` part is never read out). Policy questions ("what's your refund
+policy", "change my shipping address") are answered from `prompts/faq.toml` through the
+same `answer_policy_question` tool, in any phase and without verification; a policy
+question the file does not answer gets the honest "I don't know" and a person. A "yes"
+to the offer of a person or a callback (`[offers]` in `prompts/lines.toml`) takes it. A
+frustrated caller (by their words) gets an apology and the offer of a person. When it
+cannot tell what the caller wants, it offers a person or a callback. It is used when
+no provider keys are set (so the product runs on a fresh machine, and in the terminal
+console) and as the last link of every fallback chain, so a call survives every model
+provider being down.
 
 What it is not: a conversationalist. It handles the product's own flows and nothing
 else, on purpose: anything it does not recognise goes to a human.
@@ -41,12 +47,19 @@ from livekit.agents.types import (
 
 from callcenter import prompts
 from callcenter.agents.catalog import own_tools, phase_tools
-from callcenter.agents.shared_tools import END_CALL_TOOL_NAME
+from callcenter.agents.shared_tools import END_CALL_TOOL_NAME, POLICY_TOOL_NAME
 from callcenter.core.phases import Phase
 from callcenter.core.replies import parse
 from callcenter.escalation.media import BriefingAgent
+from callcenter.faq import OTHER, faq
 from callcenter.speech import digit_groups
 from callcenter.telephony.dtmf import KEYPAD_TASK_TOOL
+from callcenter.utterances import (
+    amounts_in,
+    invoice_number_in,
+    order_number_in,
+    sounds_frustrated,
+)
 from callcenter.vocabulary import KEYPAD_PREFIX
 
 _HUMAN = re.compile(
@@ -104,6 +117,9 @@ class Decision:
     text: str = ""
     tool: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
+    understood: bool = True
+    """False for "sorry, I didn't get that": a policy question or frustration may answer
+    the turn better (`_Policy._answer`)."""
 
 
 class DegradedLLM(llm.LLM):
@@ -219,6 +235,12 @@ class _Policy:
         reply = parse(output.output)
         said = reply.say if reply is not None else ""
         if not output.is_error:
+            if (
+                output.name == POLICY_TOOL_NAME
+                and self._phase() == "verification"
+                and not said.endswith(prompts.line("offers.person"))
+            ):
+                return f"{said} {_line('verify_resume')}"  # the check is still waiting
             return said
         return " ".join(part for part in (said or _line("tool_failed"), _line("after_error")))
 
@@ -287,7 +309,54 @@ class _Policy:
                     "preferred_time": _time_in(text),
                 },
             )
+        accepted = self._reply_to_offer(phase, text)
+        if accepted is not None:
+            return accepted
+        topic = faq().topic_for(text) if not keyed else None
+        if topic is not None and POLICY_TOOL_NAME in self.tools:
+            return Decision(tool=POLICY_TOOL_NAME, arguments={"topic": topic.name})
 
+        decision = self._by_phase(phase, text, keyed)
+        if decision.understood:
+            if decision.tool and sounds_frustrated(text):
+                return Decision(_line("sorry"), decision.tool, decision.arguments)
+            return decision
+        if faq().is_policy_question(text) and POLICY_TOOL_NAME in self.tools:
+            return Decision(tool=POLICY_TOOL_NAME, arguments={"topic": OTHER})
+        if sounds_frustrated(text) and "transfer_to_human" in self.tools:
+            return Decision(text=_line("frustrated") + " " + prompts.line("offers.person"))
+        return decision
+
+    def _reply_to_offer(self, phase: str, text: str) -> Decision | None:
+        """The caller's answer to the offer of a person or a callback that ended our last
+        reply (`[offers]` in lines.toml): yes takes it, no moves on, anything else is not
+        an answer to it."""
+        last = self._last_assistant()
+        yes = bool(_YES.search(text)) and not _NO.search(text)
+        if prompts.line("offers.callback").lower() in last and "request_callback" in self.tools:
+            when = _time_in(text)
+            if yes or when != _ASAP:
+                return Decision(
+                    tool="request_callback",
+                    arguments={"reason": "caller accepted a callback", "preferred_time": when},
+                )
+        elif prompts.line("offers.person").lower() in last and "transfer_to_human" in self.tools:
+            if yes:
+                return Decision(
+                    tool="transfer_to_human",
+                    arguments={"reason": "caller accepted the offer of a person"},
+                )
+        else:
+            return None
+        if not _NO.search(text):
+            return None
+        if len(text.split()) > 3:  # "no, just tell me where order 1001 is": go on with that
+            decision = self._by_phase(phase, text, keyed=False)
+            if decision.understood and decision.tool:
+                return decision
+        return Decision(text=_line("verify" if phase == "verification" else "what_else"))
+
+    def _by_phase(self, phase: str, text: str, keyed: bool) -> Decision:
         if phase == "verification":
             return self._verification(text, keyed)
         if phase == "greeting":
@@ -309,7 +378,7 @@ class _Policy:
         return self._fallback()
 
     def _fallback(self) -> Decision:
-        return Decision(text=_line("fallback"))
+        return Decision(text=_line("fallback"), understood=False)
 
     def _verification(self, text: str, keyed: bool) -> Decision:
         # "last four" names the factor; its "four" is not one of the digits
@@ -327,15 +396,15 @@ class _Policy:
                 return Decision(tool="check_zip_code", arguments={"zip_code": digits})
         elif len(digits) == 4:
             return Decision(tool="check_pin", arguments={"pin": digits})
-        return Decision(text=_line("verify_again"))
+        return Decision(text=_line("verify_again"), understood=False)
 
     def _orders(self, text: str) -> Decision:
         if _BYE.search(text) and "end_call" in self.tools:
             return Decision(tool="end_call")
         if _BILLING.search(text) and not _ORDERS.search(text):
             return Decision(tool="transfer_to_billing")
-        groups = [g for g in digit_groups(text) if 3 <= len(g) <= 12]
-        if not groups and _YES.search(text) and "cancel" in self._last_assistant():
+        number = order_number_in(text)
+        if number is None and _YES.search(text) and "cancel" in self._last_assistant():
             number = _order_number_from(self._user_texts())
             if number:
                 return Decision(
@@ -343,8 +412,8 @@ class _Policy:
                 )
         if _NO.search(text) and "cancel" in self._last_assistant():
             return Decision(tool="finish_request")
-        if groups:
-            return Decision(tool=_order_tool(text), arguments=_order_args(text, groups[0]))
+        if number is not None:
+            return Decision(tool=_order_tool(text), arguments=_order_args(text, number))
         if re.search(r"\b(recent|my orders|list|all)\b", text):
             return Decision(tool="list_recent_orders", arguments={"limit": 3})
         if _ORDERS.search(text):
@@ -366,23 +435,21 @@ class _Policy:
         return self._fallback()
 
     def _billing_decision(self, text: str) -> Decision:
-        groups = [g for g in digit_groups(text) if 3 <= len(g) <= 10]
+        invoice = invoice_number_in(text)
         if "refund" in text:
-            amount = re.search(
-                r"\$?\s?(\d+(?:\.\d{1,2})?)\s*(?:dollars)?", text.split("invoice")[-1]
-            )
-            if groups and amount and len(groups) >= 2:
+            amounts = amounts_in(text)
+            if invoice is not None and amounts:
                 return Decision(
                     tool="request_refund",
                     arguments={
-                        "invoice_number": groups[0],
-                        "amount": groups[1],
+                        "invoice_number": invoice,
+                        "amount": _decimal(amounts[0]),
                         "reason": text[:120],
                     },
                 )
             return Decision(text=_line("refund_details"))
-        if groups and re.search(r"\b(charge|invoice|inv)\b", text):
-            return Decision(tool="explain_charge", arguments={"invoice_number": groups[0]})
+        if invoice is not None and re.search(r"\b(charge|charged|invoice|inv)\b", text):
+            return Decision(tool="explain_charge", arguments={"invoice_number": invoice})
         if re.search(r"\b(balance|owe|due)\b", text):
             return Decision(tool="get_balance")
         if re.search(r"\binvoices?\b|\bbill\b", text):
@@ -395,14 +462,18 @@ class _Policy:
 
 
 def _order_number_from(user_texts: list[str]) -> str | None:
-    """The most recent order number the caller said ("order 1001", "order one zero...")."""
+    """The most recent order number the caller named ("order 1001", "order one zero...")."""
     for text in reversed(user_texts):
-        match = re.search(r"\border(?: number)?(?: is)?\s+(.*)", text)
-        if match:
-            groups = [g for g in digit_groups(match.group(1)) if 3 <= len(g) <= 12]
-            if groups:
-                return groups[0]
+        if re.search(r"\border\b", text):
+            number = order_number_in(text)
+            if number is not None:
+                return number
     return None
+
+
+def _decimal(cents: int) -> str:
+    """Cents as the plain amount the refund tool reads ("5.00")."""
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _order_tool(text: str) -> str:
@@ -424,13 +495,20 @@ def _order_args(text: str, number: str) -> dict[str, Any]:
     return {"order_number": number}
 
 
+_ASAP: Final = "as soon as possible"
+
+
 def _time_in(text: str) -> str:
     match = re.search(
         r"\b(tomorrow|today|tonight|this (?:morning|afternoon|evening)|"
-        r"(?:at|after|before) \d{1,2}(?::\d\d)?\s*(?:am|pm)?)\b.*",
+        r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+        r"(?:at|after|before|around) \d{1,2}(?::\d\d)?\s*(?:am|pm)?)\b.*",
         text,
     )
-    return match.group(0)[:60] if match else "as soon as possible"
+    if match is None:
+        return _ASAP
+    when = re.sub(r"[\s,.!]*\b(please|thanks|thank you)\b.*$", "", match.group(0))
+    return when.strip(" ,.!")[:60] or _ASAP
 
 
 def _line(name: str, **facts: Any) -> str:

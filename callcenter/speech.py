@@ -64,6 +64,28 @@ def spoken_date(value: date | datetime) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
+def spoken_clock(minutes: int) -> str:
+    """A time of day as a person says it: minutes after midnight (0-1440) to "8 AM",
+    "8:30 PM", "noon" or "midnight" (both 0 and 1440)."""
+    if not 0 <= minutes <= 1440:
+        raise ValueError(f"{minutes} is not a time of day in minutes (0-1440)")
+    if minutes in (0, 1440):
+        return "midnight"
+    if minutes == 720:
+        return "noon"
+    hour, minute = divmod(minutes, 60)
+    half = "AM" if hour < 12 else "PM"
+    hour = hour % 12 or 12
+    return f"{hour}:{minute:02d} {half}" if minute else f"{hour} {half}"
+
+
+def spoken_list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c': a list the way it is said."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def spell_digits(number: str) -> str:
     """'1001' → '1 0 0 1', so TTS reads an identifier digit by digit."""
     return " ".join(number)

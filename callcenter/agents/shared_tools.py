@@ -1,7 +1,11 @@
-"""Tools every phase offers: reach a person, leave a callback request, end the call.
+"""Tools every phase offers: reach a person, leave a callback request, answer a policy
+question, end the call.
 
 These are the "global functions" of the conversation graph: escalation must be
-reachable from every phase, so each agent's tool list starts with `SHARED_TOOLS`.
+reachable from every phase, so each agent's tool list starts with `SHARED_TOOLS`. So do
+policy answers (`answer_policy_question`, from `prompts/faq.toml`): a general question
+needs no account, so it needs no verification, and it is answered in any phase, the
+identity check included, with the company's words, never the model's.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ from livekit.agents.beta.tools import EndCallTool
 from livekit.agents.llm import Toolset
 from pydantic import Field
 
+from callcenter import prompts
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.data.account import RETURN_WINDOW
+from callcenter.faq import OTHER, faq
 
 END_CALL_TOOL_NAME = "end_call"
 """The name the framework's `EndCallTool` gives its tool (tests/callpath checks it)."""
+POLICY_TOOL_NAME = "answer_policy_question"
 
 
 @function_tool
@@ -54,6 +62,43 @@ async def request_callback(
     )
 
 
+@function_tool
+async def answer_policy_question(
+    ctx: RunContext[CallState],
+    topic: Annotated[
+        str,
+        Field(
+            description="The topic the caller's question is about. " + faq().describe_topics(),
+            json_schema_extra={"enum": list(faq().names)},
+        ),
+    ],
+) -> ToolReply:
+    """Answer a general question about the company's policies with its approved answer.
+
+    Use for questions about shipping, returns, refunds, cancellations, payment methods,
+    opening hours, changing an address, or why we check identity. They need no identity
+    check: call this in any step, before or during verification, instead of routing.
+    Say the answer as given. If the question fits no topic, pass "other": never answer a
+    policy question from your own knowledge.
+    """
+    state = ctx.userdata
+    settings = state.deps.settings
+    said, offer_person = faq().answer(
+        topic if topic in faq().names else OTHER,
+        company=settings.company_name,
+        hours=settings.hours.spoken() or "only by callback at the moment",
+        return_days=RETURN_WINDOW.days,
+    )
+    state.note(f"answered a policy question ({topic})")
+    if offer_person:
+        return ToolReply(
+            say=f"{said} {prompts.line('offers.person')}",
+            do="If they say yes, call transfer_to_human; offer request_callback if they prefer. "
+            "Do not answer the question yourself.",
+        )
+    return ToolReply(say=said, do="Then carry on where the call was.")
+
+
 async def _record_goodbye(event: Toolset.ToolCalledEvent) -> None:
     state: CallState = event.ctx.userdata
     state.said_goodbye()
@@ -68,5 +113,9 @@ def end_call_tool() -> EndCallTool:
     )
 
 
-SHARED_TOOLS: list[llm.Tool | llm.Toolset] = [transfer_to_human, request_callback]
-"""Escalation and callback: in every agent's and task's tool list."""
+SHARED_TOOLS: list[llm.Tool | llm.Toolset] = [
+    transfer_to_human,
+    request_callback,
+    answer_policy_question,
+]
+"""Escalation, callback and policy answers: in every agent's and task's tool list."""

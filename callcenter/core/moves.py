@@ -52,8 +52,9 @@ TOOL_MOVES: Final[tuple[Move, ...]] = (
 """Every move a tool makes. VERIFICATION's own check tools make none: the route that
 started it continues once it is done."""
 
-STAYING_TOOLS: Final = frozenset({"request_callback"})
-"""Shared tools that never move the call (they may set its outcome)."""
+STAYING_TOOLS: Final = frozenset({"request_callback", "answer_policy_question"})
+"""Shared tools that never move the call (they may set its outcome); a policy answer needs
+no verification, so it moves nothing, in any phase."""
 
 
 def moves_from(phase: Phase) -> list[Move]:

@@ -5,7 +5,8 @@ dial, hold or brief (that is `attempts`), build briefings (`briefing`) or wire a
 ```
  transfer_to_human ─▶ escalate()
     CallState.begin_escalation
-    outside business hours? ─────────────────────────────▶ UNAVAILABLE, offer callback
+    outside business hours? ─────────────────────────────▶ UNAVAILABLE, hours as said by a
+                                                            person, offer callback
     roster.candidates(skill, now) empty? ────────────────▶ UNAVAILABLE, offer callback
     no SIP leg (console / web)? ─────────────────────────▶ SIMULATED, call ends after the reply
     TransferAttempts.run(candidates, briefing):
@@ -45,8 +46,26 @@ log = logging.getLogger("callcenter.escalation")
 SessionEnder = Callable[[RunContext[CallState]], None]
 
 OFFER_CALLBACK = (
-    "Offer a callback: ask when they would like to be called, then call request_callback."
+    "The caller has just been offered a callback. If they want one, ask when suits them (unless "
+    "they said), then call request_callback."
 )
+
+
+def with_callback_offer(said: str) -> str:
+    """`said`, then the callback offer (`offers.callback`): every path that reaches nobody
+    offers it in words the caller hears, whichever model is speaking."""
+    return f"{said} {prompts.line('offers.callback')}"
+
+
+def closed_line(hours: BusinessHours, now: dt.datetime) -> str:
+    """Why nobody can be connected outside business hours, with the hours as a person says
+    them and when the contact center opens again (`escalation.closed*` lines)."""
+    spoken, reopens = hours.spoken(), hours.reopens(now)
+    if not spoken or reopens is None:
+        return prompts.line("escalation.closed_no_hours")
+    if hours.holiday(now):
+        return prompts.line("escalation.closed_holiday", hours=spoken, reopens=reopens)
+    return prompts.line("escalation.closed", hours=spoken, reopens=reopens)
 
 
 def skill_for(state: CallState) -> Skill:
@@ -104,15 +123,17 @@ class EscalationManager:
             self._unavailable(state, "outside business hours", back="outside business hours")
             log.info("escalation outside business hours", extra=log_extra)
             return ToolReply(
-                say=prompts.line("escalation.closed", hours=self.hours.describe()),
-                do=OFFER_CALLBACK,
+                say=with_callback_offer(closed_line(self.hours, now)), do=OFFER_CALLBACK
             )
 
         candidates = (await self.directory.roster()).candidates(skill, now)
         if not candidates:
             self._unavailable(state, f"nobody on duty for {skill}", back="nobody on duty")
             log.info("no supervisor on duty", extra=log_extra)
-            return ToolReply(say=prompts.line("escalation.nobody_on_duty"), do=OFFER_CALLBACK)
+            return ToolReply(
+                say=with_callback_offer(prompts.line("escalation.nobody_on_duty")),
+                do=OFFER_CALLBACK,
+            )
 
         if not state.call.is_sip:
             return self._simulate(ctx, candidates[0])
@@ -137,7 +158,7 @@ class EscalationManager:
             return ToolReply(do="The caller hung up during the transfer. Say nothing more.")
         state.escalation_failed(reason="no supervisor took the call")
         return ToolReply(
-            say=prompts.line("escalation.nobody_took_it"),
+            say=with_callback_offer(prompts.line("escalation.nobody_took_it")),
             do=f"No supervisor could take the call ({'; '.join(result.failures)}). "
             + OFFER_CALLBACK
             + " If they prefer, keep helping them yourself.",

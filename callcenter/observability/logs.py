@@ -7,7 +7,9 @@
    - a call's job process: LiveKit's `LogQueueHandler` sends every record to the worker's main
      process, which prints it with the handler above (job id and room added by LiveKit, call id
      and phase by `bind_call`);
-   - every other command (console, db, supervisors): `configure_cli_logging`, on stderr.
+   - every other command (console, db, supervisors): `configure_cli_logging`, on stderr (the
+     terminal console writes to `var/console.log` instead, or stderr with `-v`, so log lines
+     never land in the middle of the dialogue).
 2. **One level**, `CALLCENTER_LOG_LEVEL` or `--log-level`, for the root logger, `callcenter`,
    `livekit.agents` and the plugins. LiveKit copies the main process's logger levels into each
    job process it starts, so setting them before the worker starts is enough.
@@ -26,7 +28,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from callcenter.telephony.numbers import mask
 
@@ -166,8 +168,11 @@ class _CliHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler `configure_cli_logging` owns, so a second call replaces it."""
 
 
-def configure_cli_logging(level: str, *, json_lines: bool = False) -> None:
-    """One stderr handler for a command that is not the worker (console, db, supervisors).
+def configure_cli_logging(
+    level: str, *, json_lines: bool = False, stream: TextIO | None = None
+) -> None:
+    """One handler for a command that is not the worker (console, db, supervisors): on
+    stderr, or on `stream` (the console's log file).
 
     `json_lines`: LiveKit's JSON formatter (one JSON object per line, fields included), as the
     worker prints under `start`; otherwise `LEVEL logger: message {fields}`.
@@ -175,7 +180,7 @@ def configure_cli_logging(level: str, *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _CliHandler)]:
         root.removeHandler(handler)
-    handler = _CliHandler(sys.stderr)
+    handler = _CliHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(_json_formatter() if json_lines else _TextFormatter())
     handler.addFilter(_MASK)
     root.addHandler(handler)

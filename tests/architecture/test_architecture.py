@@ -36,6 +36,8 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
         "callcenter.framework",
         "callcenter.preload",
     ),
+    # reading a caller's words (amounts, identifiers, frustration); the curated policy answers
+    ("callcenter.utterances", "callcenter.faq"),
     # turn-taking policy: is the caller done (read by DTMF, agents, the session's settings);
     # barge-in and filler behaviours the agents mix in
     ("callcenter.end_of_turn",),

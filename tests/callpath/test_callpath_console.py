@@ -1,4 +1,6 @@
-"""`callcenter console`: script parsing, a scripted call end to end, hang-up, bad input."""
+"""`callcenter console`: script parsing, a scripted call end to end, hang-up, bad input, and
+what a newcomer meets: no log lines in the dialogue, `| head` and a call the agent ends
+return at once, and the README demo ends the same way at any time of day."""
 
 from __future__ import annotations
 
@@ -12,16 +14,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from callcenter import cli
+from callcenter import cli, prompts
 from callcenter.config import Settings
 from callcenter.console import ConsoleOptions, ScriptError, parse_line, run_console
-from callcenter.data import Database, SupervisorStore
+from callcenter.data import CallRecordStore, Database
 from callcenter.data.models import Order, Shipment
 from tests.callpath.helpers import MAYA
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "order_billing_human.txt"
-ALWAYS_OPEN = "mon-sun 00:00-24:00"
 
 
 # --- parse_line -------------------------------------------------------------------------
@@ -138,15 +139,11 @@ async def test_wrong_keyed_pin_is_not_verified(settings: Settings, tmp_path: Pat
 
 
 async def _prepare_database(db_path: Path) -> str:
-    """Open every supervisor around the clock, and give order 1001 a location no code knows."""
+    """Give order 1001 a location no code knows. Business hours and the supervisors' shifts
+    stay as seeded: the console's demo moment (`--at open`) makes the call's end the same at
+    any time of day."""
     db = await Database.open(f"sqlite+aiosqlite:///{db_path}")
     try:
-        store = SupervisorStore(db)
-        always = {
-            d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        }
-        for supervisor in await store.list():
-            await store.update(supervisor.id, working_hours=always)
         location = "Testville, ZZ"
         async with db.transaction() as s:
             order_id = await s.scalar(sa.select(Order.id).where(Order.order_number == "1001"))
@@ -167,7 +164,6 @@ async def test_scripted_call_end_to_end(db_path: Path) -> None:
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
         "CALLCENTER_PROVIDER_MODE": "degraded",
-        "CALLCENTER_BUSINESS_HOURS": ALWAYS_OPEN,
         "CALLCENTER_BUSINESS_HOLIDAYS": "",
         "OPENAI_API_KEY": "",
     }
@@ -213,3 +209,195 @@ async def test_scripted_call_end_to_end(db_path: Path) -> None:
     assert record["transferred_to"] == "Priya Shah"
     # PII stays out of the record body and the transcript
     assert "94107" not in json.dumps(record["transcript"])
+
+
+# --- what a newcomer meets ------------------------------------------------------------------
+
+
+def _env(db_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "CALLCENTER_PROVIDER_MODE": "degraded",
+        "OPENAI_API_KEY": "",
+        "CALLCENTER_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def _console(*args: str) -> list[str]:
+    return [sys.executable, "-m", "callcenter.cli", "console", "--caller", MAYA, *args]
+
+
+DIALOGUE = ("agent > ", "you   > ", "        [", "call ended: ")
+
+
+@pytest.mark.slow
+def test_log_lines_go_to_a_file_not_into_the_dialogue(db_path: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        _console("--script", str(EXAMPLE)),
+        cwd=tmp_path,
+        env=_env(db_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines and all(line.startswith(DIALOGUE) for line in lines), lines
+    assert lines[0] == "        [log lines: var/console.log; -v shows them here]"
+    log = (tmp_path / "var" / "console.log").read_text()
+    assert "INFO callcenter.call: call started" in log
+    assert MAYA not in log  # phone numbers stay masked in the file too
+
+
+@pytest.mark.slow
+def test_verbose_puts_log_lines_and_tool_calls_on_stderr(db_path: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        _console("--script", str(EXAMPLE), "-v"),
+        cwd=tmp_path,
+        env=_env(db_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "INFO callcenter.call: call started" in proc.stderr
+    assert "[tool transfer_to_human" in proc.stdout
+    assert all(line.startswith(DIALOGUE) for line in proc.stdout.splitlines())
+    assert not (tmp_path / "var" / "console.log").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("typed", [False, True], ids=["script", "terminal"])
+async def test_a_closed_stdout_ends_the_call_cleanly(
+    db_path: Path, tmp_path: Path, typed: bool
+) -> None:
+    """`callcenter console ... | head -1`: the call ends as a hang-up, the record is written,
+    the exit status is SIGPIPE's, and nothing is printed on stderr."""
+    args = () if typed else ("--script", str(EXAMPLE))
+    proc = subprocess.Popen(
+        _console(*args),
+        cwd=tmp_path,
+        env=_env(db_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its first line
+    if typed:  # the caller types on; stdin stays open
+        proc.stdin.write("I'm calling about my order 1001\n")
+        proc.stdin.flush()
+    try:
+        code = proc.wait(timeout=90)
+        stderr = proc.stderr.read() if proc.stderr else ""
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    assert first.startswith("        [log lines")
+    assert (code, stderr) == (141, "")
+    db = await Database.open(f"sqlite+aiosqlite:///{db_path}")
+    try:
+        [record] = await CallRecordStore(db).list_recent(limit=5)
+    finally:
+        await db.close()
+    assert record.outcome == "abandoned"
+
+
+@pytest.mark.slow
+def test_the_console_returns_when_the_agent_ends_the_call(db_path: Path, tmp_path: Path) -> None:
+    """The agent says goodbye while the terminal waits for the caller's next line: the
+    command ends then, without waiting for Enter (stdin stays open here)."""
+    proc = subprocess.Popen(
+        _console(),
+        cwd=tmp_path,
+        env=_env(db_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("that's all, goodbye\n")
+    proc.stdin.flush()
+    try:
+        code = proc.wait(timeout=90)
+        out = proc.stdout.read() if proc.stdout else ""
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    assert code == 0
+    assert "you   > that's all, goodbye\n" in out
+    assert out.rstrip().endswith("call ended: resolved")
+
+
+@pytest.mark.parametrize(
+    ("at", "outcome", "heard"),
+    [
+        ("open", "transferred", "I'm connecting you with Priya Shah now."),
+        ("closed", "abandoned", "We're open Monday to Friday, 8 AM to 6 PM Pacific time"),
+        ("sun 10:00", "abandoned", "we open again tomorrow at 8 AM"),
+    ],
+)
+async def test_the_demo_ends_the_same_way_at_any_time_of_day(
+    settings: Settings, tmp_path: Path, at: str, outcome: str, heard: str
+) -> None:
+    """The README's demo script, at the default demo moment and the two others a newcomer
+    would try: whatever the wall clock says, the same supervisor or the same closed line."""
+    options = ConsoleOptions(caller=MAYA, script=EXAMPLE, json_output=True, verbose=False, at=at)
+    record = await run_console(settings, options, out=io.StringIO())
+    assert record["outcome"] == outcome
+    spoken = " ".join(t["text"] for t in record["transcript"] if t["role"] == "agent")
+    assert heard in spoken
+    if outcome == "abandoned":
+        assert prompts.line("offers.callback") in spoken
+        assert "mon 08:00" not in spoken
+
+
+def test_a_bad_moment_exits_2_naming_the_forms(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["console", "--at", "teatime"]) == 2
+    assert "--at 'teatime': use open (default), closed, now" in capsys.readouterr().err
+
+
+async def test_the_readme_policy_and_after_hours_demos(settings: Settings, tmp_path: Path) -> None:
+    """The README's two other demo lines, as a newcomer runs them."""
+    policy = await run_console(
+        settings,
+        ConsoleOptions(
+            caller=MAYA,
+            script=ROOT / "examples" / "policy_questions.txt",
+            json_output=True,
+            verbose=False,
+        ),
+        out=io.StringIO(),
+    )
+    assert "verification" not in policy["data"]["phases"]  # no identity check for policy
+    assert policy["data"]["verification"]["status"] == "unverified"
+    heard = " ".join(t["text"] for t in policy["transcript"] if t["role"] == "agent")
+    assert "Refunds are requested by phone" in heard
+    assert "I can't change an address on this line" in heard
+    assert "I don't have an answer to that one" in heard
+    closed = await run_console(
+        settings,
+        ConsoleOptions(
+            caller=MAYA,
+            script=ROOT / "examples" / "after_hours.txt",
+            json_output=True,
+            verbose=False,
+            at="closed",
+        ),
+        out=io.StringIO(),
+    )
+    assert closed["outcome"] == "callback"
+    heard = " ".join(t["text"] for t in closed["transcript"] if t["role"] == "agent")
+    assert "We're open Monday to Friday, 8 AM to 6 PM Pacific time" in heard
+    assert "Callback ticket " in heard and "booked for tomorrow morning" in heard

@@ -28,7 +28,7 @@ from callcenter.telephony.dtmf import KEYPAD_TASK_TOOL
 from callcenter.vocabulary import VerificationStatus
 from tests.callpath.helpers import Escalated, FakeEscalation, called, is_call, make_state, settle
 
-SHARED = {"transfer_to_human", "request_callback"}
+SHARED = {"transfer_to_human", "request_callback", "answer_policy_question"}
 TOOLS = {
     "greeting": SHARED | {"route_to_orders", "route_to_billing", "end_call"},
     "verification": SHARED

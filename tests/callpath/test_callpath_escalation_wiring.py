@@ -129,7 +129,9 @@ async def test_transfer_failure_returns_to_the_caller(
         assert type(session.current_agent) is (
             VerifyCallerTask if phase is Phase.VERIFICATION else PHASE_AGENTS[phase]
         )
-    assert said(output) == prompts.line("escalation.nobody_on_duty")
+    assert said(output) == " ".join(
+        prompts.line(key) for key in ("escalation.nobody_on_duty", "offers.callback")
+    )
     assert "request_callback" in then(output)
     assert scripted.requests[-1].last_tool_output() == output
     # back exactly where the caller was: a verification still running stays VERIFICATION

@@ -16,6 +16,7 @@ GREETING_TOOLS = {
     "route_to_billing",
     "transfer_to_human",
     "request_callback",
+    "answer_policy_question",
     "end_call",
 }
 

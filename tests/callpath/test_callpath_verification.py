@@ -62,7 +62,8 @@ async def test_routing_an_unverified_caller_starts_verification(
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
         assert state.phase is Phase.VERIFICATION and state.intent == "orders"
-        # the task is offered the check tools and escalation, no account tools
+        # the task is offered the check tools, escalation and policy answers (which need no
+        # verification), no account tools
         assert scripted.requests[-1].tool_names == {
             "check_zip_code",
             "check_account_last_four",
@@ -70,6 +71,7 @@ async def test_routing_an_unverified_caller_starts_verification(
             "enter_pin_on_keypad",
             "transfer_to_human",
             "request_callback",
+            "answer_policy_question",
         }
     scripted.assert_consumed()
 

@@ -222,7 +222,9 @@ async def test_briefing_failures_hang_up_and_return_caller(
     assert all(leg.closed for leg in harness.consult.legs)
     assert state.phase is Phase.ORDERS, "back to where the caller was"
     assert state.outcome is None
-    assert reply.say == prompts.line("escalation.nobody_took_it")
+    assert reply.say == " ".join(
+        prompts.line(key) for key in ("escalation.nobody_took_it", "offers.callback")
+    )
     assert "request_callback" in reply.do and "Omar Haddad" in reply.do
     assert harness.line.events[-1] == ("hold", False)
     assert harness.hold == [ON_HOLD, DIALLING, BRIEFING] * 2 + [ON_HOLD, RETURNED]
@@ -433,7 +435,10 @@ async def test_outside_business_hours_offers_callback_without_dialling(harness: 
     )
     assert c.userdata.phase is Phase.ORDERS
     assert [p.to_phase for p in c.userdata.phase_history][-2:] == [Phase.ESCALATION, Phase.ORDERS]
-    assert "mon 08:00-18:00" in reply.say and "request_callback" in reply.do
+    assert "Monday to Friday, 8 AM to 6 PM Pacific time" in reply.say
+    assert "we open again tomorrow at 8 AM" in reply.say
+    assert reply.say.endswith(prompts.line("offers.callback"))
+    assert "request_callback" in reply.do
 
 
 async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> None:
@@ -447,7 +452,9 @@ async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> Non
         TransferOutcome.UNAVAILABLE,
         "nobody on duty for orders",
     )
-    assert reply.say == prompts.line("escalation.nobody_on_duty")
+    assert reply.say == prompts.line("escalation.nobody_on_duty") + " " + prompts.line(
+        "offers.callback"
+    )
 
 
 async def test_console_call_is_simulated(harness: Harness) -> None:
