@@ -212,6 +212,7 @@ async def _converse(
         if parsed is None:
             continue
         kind, payload = parsed
+        running.timers.caller_active()  # a typed line (or keys) is the caller being there
         if options.script is not None and not options.json_output:
             print(f"you   > {raw.strip()}", file=printer.out)
         if kind == "hangup":

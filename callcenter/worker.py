@@ -148,7 +148,7 @@ async def entrypoint(ctx: JobContext) -> None:
         room_options=_room_options(settings),
     )
     observe_call(running.session, running.state, db=db)  # metrics and per-call log fields
-    KeypadRouter(running.session).attach(ctx.room)
+    KeypadRouter(running.session, on_key=running.timers.caller_active).attach(ctx.room)
     ctx.add_shutdown_callback(running.wait_closed)
 
 

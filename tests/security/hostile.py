@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.callpath.helpers import settle
 from tests.support.scripted_llm import Call, Reply, Request, ScriptedLLM, call, say
 
 Arguments = dict[str, Any] | Callable[[], dict[str, Any] | None]
@@ -54,6 +55,13 @@ def guesses(values: list[str], argument: str) -> Callable[[], dict[str, Any] | N
         return None if value is None else {argument: value}
 
     return next_guess
+
+
+async def turn(session: Any, text: str) -> None:
+    """One caller turn, then wait until the agent is done with it (a task that completes in
+    its `on_enter` ends the run early; the rest of the turn follows in the session)."""
+    await session.run(user_input=text)
+    await settle(session)
 
 
 def hostile_llm(policy: Hostile, steps: int = 200) -> ScriptedLLM:

@@ -16,7 +16,7 @@ from callcenter.config import Settings
 from callcenter.data import Database
 from callcenter.telephony.sip import CallInfo
 from tests.callpath.helpers import MAYA, MAYA_PIN, FakeEscalation, running_session
-from tests.security.hostile import Hostile, guesses, hostile_llm
+from tests.security.hostile import Hostile, guesses, hostile_llm, turn
 from tests.support.scripted_llm import ScriptedLLM, call, reply, say
 
 WRONG = ["1111", "2222", "3333", "5555", "6666", "7777", "8888", "9999"]
@@ -60,7 +60,7 @@ async def test_a_lock_survives_a_failed_transfer_and_a_new_route(
     scripted = hostile_llm(policy)
     async with running_session(state, scripted, GreetingAgent(state)) as session:
         for _ in range(12):
-            await session.run(user_input="my order please, here is my PIN")
+            await turn(session, "my order please, here is my PIN")
             if state.ended:
                 break
     assert not state.verified, "a new route after a lock verified the caller"
@@ -78,13 +78,13 @@ async def test_locked_calls_lock_the_account_for_the_next_call(
         del guesses_left[:3]
         async with running_session(state, hostile_llm(policy), GreetingAgent(state)) as s:
             for _ in range(4):
-                await s.run(user_input="my order")
+                await turn(s, "my order")
         assert not state.verified
     fourth, counting = await _call(db, settings, FakeEscalation(succeed=False), "fourth")
     policy = Hostile([("check_pin", guesses([MAYA_PIN], "pin")), ("route_to_orders", {})])
     async with running_session(fourth, hostile_llm(policy), GreetingAgent(fourth)) as session:
         for _ in range(3):
-            await session.run(user_input="my order, PIN 4421")
+            await turn(session, "my order, PIN 4421")
     assert not fourth.verified, "the account was not locked after three locked calls"
     assert counting.checked == []  # a locked account is not even checked
 
