@@ -364,6 +364,12 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None
 
     @property
+    def embedded_database(self) -> bool:
+        """The embedded SQLite default (no `DATABASE_URL` given): the only database the demo
+        customers are seeded into without an explicit `--demo`."""
+        return self.database_url == DEFAULT_DATABASE_URL
+
+    @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind `database_url`, or None for another database."""
         prefix = "sqlite+aiosqlite:///"

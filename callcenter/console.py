@@ -37,7 +37,7 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionTool
 from callcenter.call import Call, start_call
 from callcenter.config import Settings
 from callcenter.core.state import CallState
-from callcenter.data import CallRecordStore, Database
+from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database
 from callcenter.data.seed import seed_demo
 from callcenter.providers import build_providers
 from callcenter.telephony.dtmf import keypad_turn
@@ -51,6 +51,9 @@ class ConsoleOptions:
     script: Path | None
     json_output: bool
     verbose: bool
+    demo: bool = False
+    """Seed the demo customers into an empty `DATABASE_URL` database (the embedded SQLite
+    default gets them anyway)."""
 
 
 class ScriptError(ValueError):
@@ -164,8 +167,7 @@ async def run_console(
     )
     printer = Printer(out, verbose=options.verbose, quiet=options.json_output)
 
-    db = await Database.open(settings.database_url, migrate=True)  # a fresh machine: once
-    await seed_demo(db)
+    db = await _open_database(settings, options, printer)
     try:
         providers = build_providers(settings, vad=_console_vad(settings))
         providers = replace(providers, realtime=None, stt=None, tts=None)  # text only
@@ -189,11 +191,33 @@ async def run_console(
                 running.state.caller_hung_up()  # the script or the terminal ran out
                 await running.session.aclose()
             await running.wait_closed()
-        record = await CallRecordStore(db).get(call.call_id)
-        assert record is not None
+        try:
+            record = await CallRecordStore(db).get(call.call_id)
+        except DATABASE_ERRORS:
+            record = None
+        if record is None:  # the database was unreachable: the record is in the journal
+            printer.note("the database was unreachable: the call record is in the journal")
+            return {"call_id": call.call_id, "outcome": running.state.outcome, "journaled": True,
+                    "data": running.state.record_data()}  # fmt: skip
         return record.to_dict()
     finally:
         await db.close()
+
+
+async def _open_database(settings: Settings, options: ConsoleOptions, printer: Printer) -> Database:
+    """Migrate (a fresh machine: once) and seed the demo customers into the embedded SQLite
+    default, or into another database only with `--demo`. With the database unreachable the
+    call still runs, without account services (what a caller would hear)."""
+    try:
+        db = await Database.open(
+            settings.database_url, migrate=True, connect_timeout=settings.database_timeout_s
+        )
+    except DATABASE_ERRORS as exc:
+        printer.note(f"database unreachable ({type(exc).__name__}): no account services")
+        return await Database.open(settings.database_url, check=False)
+    if settings.embedded_database or options.demo:
+        await seed_demo(db)
+    return db
 
 
 async def _converse(

@@ -10,6 +10,7 @@ and preferred time are written by a model from what a caller said: they are reda
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import sqlalchemy as sa
@@ -53,6 +54,7 @@ def callback_ticket(
     preferred_time: str | None = None,
     customer_id: int | None = None,
     call_id: str | None = None,
+    created_at: dt.datetime | None = None,
 ) -> Ticket:
     """A new ``callback`` row, validated, redacted and fitted (the store and the journal's
     replay both build it here). ValueError for an invalid number or call id."""
@@ -69,7 +71,7 @@ def callback_ticket(
         summary=redact(summary or ""),
         preferred_time=clip(Ticket.preferred_time, when) or None,
         status=TicketStatus.OPEN,
-        created_at=utcnow(),
+        created_at=created_at or utcnow(),
     )
 
 
@@ -114,6 +116,16 @@ class TicketStore:
                 query.order_by(Ticket.created_at, Ticket.id).limit(max(1, int(limit)))
             )
             return [ticket_view(t) for t in rows]
+
+    async def purge_closed(self, *, older_than: dt.datetime) -> int:
+        """Delete closed tickets created before `older_than` (retention); open ones stay."""
+        async with self._db.session() as s, s.begin():
+            result = await s.execute(
+                sa.delete(Ticket)
+                .where(Ticket.status == TicketStatus.CLOSED, Ticket.created_at < older_than)
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def close_ticket(self, ticket_id: int) -> bool:
         """Mark a ticket closed; False if it does not exist."""
