@@ -236,8 +236,8 @@ class WeeklyHours:
                     raise RosterError(f"{key}: each window must be [start, end], got {pair!r}")
                 parsed.append(_parse_window(pair[0], pair[1], day=key))
             days[key] = tuple(sorted((*days.get(key, ()), *parsed), key=lambda w: w.start))
-        for key, windows in days.items():
-            for before, after in itertools.pairwise(windows):
+        for key, kept in days.items():
+            for before, after in itertools.pairwise(kept):
                 start = after.start.hour * 60 + after.start.minute
                 if start < before.end_minutes:
                     raise RosterError(
