@@ -143,7 +143,8 @@ _FILLERS: Final = frozenset(
     {
         "is", "was", "are", "my", "the", "a", "an", "number", "no", "num", "nr", "it", "its",
         "s", "of", "on", "for", "to", "code", "id", "and", "be", "should", "will", "that",
-        "this", "your", "our", "which", "ends", "ending", "in", "with", "four", "4",
+        "this", "your", "our", "which", "ends", "ending", "in", "with", "four", "4", "starts",
+        "start", "starting", "begins", "begin", "then", "digit",
     }
 )  # fmt: skip
 """Words skipped when looking for the label of a number ("my order number is 1001")."""
@@ -438,7 +439,10 @@ def _card_or_keep(match: re.Match[str]) -> str:
 
 
 def _names(text: str, names: Iterable[str]) -> str:
-    for name in sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len, reverse=True):
+    """Known names (whole, then each of their words), then names introduced as one."""
+    known = {n.strip() for n in names if len(n.strip()) >= 2}
+    known |= {w for n in known for w in n.split() if len(w) >= 2}
+    for name in sorted(known, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(name)}\b", NAME, text, flags=re.IGNORECASE)
     text = _INTRODUCED_NAME.sub(lambda m: f"{m.group('lead')} {NAME}", text)
     return _MY_NAME_LOWER.sub(
