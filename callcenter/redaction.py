@@ -3,7 +3,8 @@
 What a caller says, and what a model writes (transfer and callback reasons, a spoken
 callback time, return and refund reasons, notes, ticket summaries), passes through
 `redact()` before it is stored; the supervisor's briefing model gets the same treatment;
-`RedactingLogFilter` applies it to log lines. It removes:
+`RedactingLogFilter` applies it to log lines (installed by `callcenter.observability.logs`).
+It removes:
 
 - e-mail addresses, written or spoken ("maya dot patel at example dot com") -> `[email]`;
 - US social security numbers (`123-45-6789`, or digits after "social"/"SSN") -> `[ssn]`;
@@ -45,7 +46,6 @@ __all__ = [
     "REDACTED",
     "SSN",
     "RedactingLogFilter",
-    "install_log_redaction",
     "luhn_ok",
     "preview",
     "redact",
@@ -519,8 +519,8 @@ class RedactingLogFilter(logging.Filter):
 
     The message (with its arguments) and every string `extra` field are redacted; a field
     whose dotted key has a `pii` part (LiveKit's `lk.pii.text`, `lk.pii.arguments`, ...)
-    is dropped to `[redacted]` whole; an exception's text is redacted too. Installed on
-    the handlers by `install_log_redaction()`.
+    is dropped to `[redacted]` whole; an exception's text is redacted too. Installed on every
+    handler by `callcenter.observability.logs` (after its phone-number mask).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -542,14 +542,3 @@ class RedactingLogFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text, strict=False)
         return True
-
-
-def install_log_redaction(handlers: Iterable[logging.Handler] | None = None) -> None:
-    """Add one `RedactingLogFilter` to each handler (default: the root logger's), once.
-
-    Call it after logging is configured, in every process that logs (the CLI after
-    `basicConfig`, each LiveKit job process in `prewarm`)."""
-    targets = list(handlers) if handlers is not None else list(logging.getLogger().handlers)
-    for handler in targets:
-        if not any(isinstance(f, RedactingLogFilter) for f in handler.filters):
-            handler.addFilter(RedactingLogFilter())

@@ -16,7 +16,9 @@ renamed to `replaying-<id>.jsonl` under its lock (writers then start a new live 
 entries are applied, and the renamed file is deleted once every entry is in the database.
 An entry the database refuses for a reason other than being unreachable (bad data) goes
 to `rejected.jsonl` with the error, so it cannot block the others; `backlog()` counts it
-as pending work for a person.
+as pending work for a person. The backlog is the `callcenter_journal_backlog` gauge
+(`observability.metrics`), updated after every append and replay; `journal_backlog(dir)`
+returns it for anyone else who asks.
 
 What is in it: the call record as it would have been stored (transcript already redacted)
 and the callback's number (needed to call back), reason and preferred time (redacted).
@@ -44,6 +46,7 @@ from callcenter.data.columns import utcnow
 from callcenter.data.database import Database
 from callcenter.data.models import JournalReplay
 from callcenter.data.tickets import callback_ticket
+from callcenter.observability import metrics
 
 try:
     import fcntl
@@ -126,7 +129,15 @@ class Journal:
             finally:
                 os.close(fd)
         log.warning("written to the local journal", extra={"kind": kind, "entry_id": entry_id})
+        self._report()
         return entry_id
+
+    def _report(self) -> None:
+        """The backlog gauge (`callcenter_journal_backlog`); a metrics failure is logged."""
+        try:
+            metrics.journal_backlog(self.backlog())
+        except Exception:
+            log.exception("journal backlog metric not updated")
 
     async def write(self, kind: str, payload: dict[str, Any]) -> str:
         """`append` off the event loop."""
@@ -172,6 +183,7 @@ class Journal:
                             "journal replay stopped: the database is unreachable",
                             extra={"error": type(exc).__name__},
                         )
+                        self._report()
                         return ReplayReport(applied, already, rejected, self._pending())
                     except Exception as exc:  # bad data: set it aside, go on
                         await asyncio.to_thread(self._reject, entry, exc)
@@ -185,6 +197,7 @@ class Journal:
                 "journal replayed",
                 extra={"applied": applied, "already": already, "rejected": rejected},
             )
+        self._report()
         return ReplayReport(applied, already, rejected, self._pending())
 
     def _pending(self) -> int:
