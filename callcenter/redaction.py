@@ -25,6 +25,8 @@ It removes:
   - in lenient mode (`strict=False`, log lines: their numbers are call and ticket ids),
     unlabelled numbers stay.
 
+Control characters other than newline and tab become spaces (PostgreSQL refuses a NUL).
+
 It is a pattern redactor, not a classifier: an unlabelled two-digit fragment of a PIN said
 across two turns, or a name said without an introduction, gets through. docs/security.md
 lists what remains open; tests/security holds the hostile inputs it was tried against.
@@ -62,6 +64,8 @@ NAME: Final = "[name]"
 
 # --------------------------------------------------------------------------- patterns
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters (not newline or tab): never stored (PostgreSQL refuses a NUL)."""
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SPOKEN_EMAIL = re.compile(
     r"\b[A-Za-z0-9_+-]+(?:\s+(?:dot|underscore|dash)\s+[A-Za-z0-9_+-]+)*\s+at\s+"
@@ -103,7 +107,8 @@ _MY_NAME_LOWER = re.compile(
     r"\b(?P<lead>my name is|my name's)\s+(?P<name>[a-z][a-z'\-]+(?:\s+[a-z][a-z'\-]+)?)",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+_TOKEN = re.compile(r"[^\W_]+|[^\s\w]|_")
+"""Words and numbers in any script (a full-width "４４２１" is a number), or one symbol."""
 
 _UNITS: Final = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -416,11 +421,17 @@ def _numbers(text: str, *, secrets: bool, strict: bool) -> str:
 # --------------------------------------------------------------------------- redact
 
 
+_BIRTH = re.compile(r"\b(?:born|birth|birthday|dob|d\.o\.b)\b\W*(?:\w+\W+){0,3}$", re.IGNORECASE)
+
+
 def _protect(text: str) -> tuple[str, list[str]]:
-    """Swap amounts, dates and times for placeholders the number scan does not see."""
+    """Swap amounts, dates and times for placeholders the number scan does not see (a date
+    of birth is not protected: it is a secret)."""
     kept: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
+        if _BIRTH.search(text[max(0, match.start() - 40) : match.start()]):
+            return match.group(0)
         kept.append(match.group(0))
         return chr(_PLACEHOLDER_BASE + len(kept) - 1)
 
@@ -470,6 +481,7 @@ def redact(
     """
     if not text:
         return text
+    text = _CONTROL.sub(" ", text)
     text = _EMAIL.sub(EMAIL, text)
     text = _SPOKEN_EMAIL.sub(EMAIL, text)
     text = _SSN_SHAPE.sub(SSN, text)
