@@ -195,3 +195,36 @@ async def test_a_long_spoken_callback_time_is_stored_the_same_on_both_backends(
         )
     assert view.preferred_time is not None and len(view.preferred_time) <= 128
     assert view.preferred_time.startswith("any weekday after my shift")
+
+
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
+"""Nothing listens on port 1: every connection is refused at once."""
+
+
+async def test_the_console_runs_a_call_with_the_database_unreachable(tmp_path: Path) -> None:
+    import io
+
+    from callcenter.console import ConsoleOptions, run_console
+    from callcenter.data import Journal
+
+    settings = make_settings(
+        DATABASE_URL=UNREACHABLE, CALLCENTER_JOURNAL_DIR=str(tmp_path / "journal")
+    )
+    script = tmp_path / "call.txt"
+    script.write_text("where is my order 1001\ncall me back tomorrow please\nHANGUP\n")
+    out = io.StringIO()
+    options = ConsoleOptions(caller=MAYA, script=script, json_output=False, verbose=False)
+    record = await run_console(settings, options, out=out)
+    assert record["journaled"] is True and record["outcome"] == "callback"
+    assert "account services are unavailable" in out.getvalue()
+    assert Journal(tmp_path / "journal").backlog() == 3  # the open, the close, the callback
+
+
+async def test_a_job_process_starts_with_the_database_unreachable() -> None:
+    from callcenter.worker import _open_database
+
+    db = await _open_database(make_settings(DATABASE_URL=UNREACHABLE))
+    try:
+        assert db.dialect == "postgresql"  # opened, unchecked: its calls run without it
+    finally:
+        await db.close()
