@@ -338,6 +338,18 @@ def _number_near(tokens: list[_Tok], i: int) -> bool:
     return False
 
 
+def _uncounted(tokens: list[_Tok], m: int) -> bool:
+    """Tokens the label search steps over without counting: other numbers (a list, a number
+    already redacted) and the redaction's own markers (`[redacted]`), so that redacting a
+    text twice gives the same text."""
+    tok = tokens[m]
+    if tok.is_digits or tok.is_number_word or tok.is_mixed:
+        return True
+    return (
+        0 < m < len(tokens) - 1 and tokens[m - 1].text == "[" and tokens[m + 1].text == "]"
+    )
+
+
 def _label(tokens: list[_Tok], first: int, last: int) -> str | None:
     """'secret', 'id' or None: what the words around the number say it is."""
     run_words = {t.lower for t in tokens[first : last + 1]}
@@ -353,16 +365,16 @@ def _label(tokens: list[_Tok], first: int, last: int) -> str | None:
         if tok.text in _SENTENCE_END:
             break
         m -= 1
-        if not tok.text.isalnum():
-            continue
+        if not tok.text.isalnum() or _uncounted(tokens, m + 1):
+            continue  # "orders 1001, 1002 and 1003": the label covers the list
         seen += 1
         word = tok.lower
         if word in _SECRET_LABELS:
             return "secret"
         if word in _ID_LABELS:
             return "id"
-        if word in _FILLERS or word in run_words or tok.is_digits or tok.is_number_word:
-            continue  # "orders 1001, 1002 and 1003": the label covers the list
+        if word in _FILLERS or word in run_words:
+            continue
         break
     seen = 0
     m = last + 1
@@ -371,7 +383,7 @@ def _label(tokens: list[_Tok], first: int, last: int) -> str | None:
         if tok.text in _SENTENCE_END:
             break
         m += 1
-        if not tok.text.isalnum():
+        if not tok.text.isalnum() or _uncounted(tokens, m - 1):
             continue
         seen += 1
         if tok.lower in _SECRET_LABELS:
