@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -200,8 +200,3 @@ def product_log_lines() -> Iterator[list[str]]:
         root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-
-
-@asynccontextmanager
-async def nothing() -> AsyncIterator[None]:
-    yield
