@@ -345,9 +345,7 @@ def _uncounted(tokens: list[_Tok], m: int) -> bool:
     tok = tokens[m]
     if tok.is_digits or tok.is_number_word or tok.is_mixed:
         return True
-    return (
-        0 < m < len(tokens) - 1 and tokens[m - 1].text == "[" and tokens[m + 1].text == "]"
-    )
+    return 0 < m < len(tokens) - 1 and tokens[m - 1].text == "[" and tokens[m + 1].text == "]"
 
 
 def _label(tokens: list[_Tok], first: int, last: int) -> str | None:

@@ -144,11 +144,19 @@ def test_console_lines_parse_or_name_the_line(line: str) -> None:
 
 
 class _Session:
+    """What the keypad router uses of a session: no turn detector, a step expecting free
+    text (so only `#` or the burst gap ends a keyed value)."""
+
+    turn_detection = None
+
     def __init__(self) -> None:
         self.current_agent = object()
         self.turns: list[str] = []
 
     def interrupt(self) -> None:
+        pass
+
+    def clear_user_turn(self) -> None:
         pass
 
     def generate_reply(self, *, user_input: str) -> None:
@@ -175,8 +183,10 @@ async def _bursts(bursts: list[str]) -> None:
         for digit in burst:
             router.on_dtmf(_Key(digit))  # type: ignore[arg-type]
         router.flush()
-    assert session.turns == [keypad_turn(b) for b in bursts]
-    assert len(keys) == sum(len(b) for b in bursts)  # every key resets the idle timer
+    # `#` ends a keyed value at once ("that's all") and is not part of it
+    expected = [keypad_turn(part) for b in bursts for part in b.split("#") if part]
+    assert session.turns == expected
+    assert len(keys) == sum(len(b) for b in bursts)  # every key, `#` too, resets the idle timer
 
 
 # --------------------------------------------------------------------------- hours
