@@ -20,6 +20,7 @@ and `wait_closed()` for the record to be written after the session ends.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,9 +42,15 @@ from callcenter.behaviours.realtime_rescue import RealtimeRescue
 from callcenter.behaviours.timers import CallTimers
 from callcenter.behaviours.transcript import Transcript
 from callcenter.config import Settings
-from callcenter.core.ports import AccountAccess, CallDeps, CallerMatch, EscalationPort
+from callcenter.core.ports import (
+    AccountAccess,
+    AccountsUnavailable,
+    CallDeps,
+    CallerMatch,
+    EscalationPort,
+)
 from callcenter.core.state import CallState, VerificationState
-from callcenter.data import CallRecordStore, Database
+from callcenter.data import AccountLockouts, CallRecordStore, Database, Journal
 from callcenter.escalation.wiring import build_escalation
 from callcenter.framework import tool_schemas
 from callcenter.live.publisher import LivePublisher
@@ -85,18 +92,29 @@ def call_deps(
     greeting_model: Any = None,
 ) -> CallDeps:
     """The services of one call: escalation (the production wiring unless given), account
-    access over `db`, and the phase agents."""
+    access over `db` (with the lockout policy from the settings), and the phase agents."""
     return CallDeps(
         settings=settings,
         escalation=escalation if escalation is not None else build_escalation(settings, db),
-        accounts=DatabaseAccounts(db),
+        accounts=account_access(settings, db),
         agents=CATALOG,
         greeting_model=greeting_model,
     )
 
 
+def account_access(settings: Settings, db: Database) -> DatabaseAccounts:
+    """Account access over `db`, with the lockout policy and the database timeout."""
+    lockouts = AccountLockouts(
+        db,
+        failures=settings.lockout_failures,
+        window=dt.timedelta(hours=settings.lockout_window_hours),
+    )
+    return DatabaseAccounts(db, lockouts, timeout_s=settings.database_timeout_s)
+
+
 async def identify_caller(accounts: AccountAccess, call: CallInfo) -> CallerMatch | None:
-    """The customer whose number matches the caller ID (not yet verified), if any."""
+    """The customer whose number matches the caller ID (not yet verified), if any.
+    Raises `AccountsUnavailable` when the database cannot say."""
     if call.caller_e164 is None:
         return None
     return await accounts.identify(call.caller_e164)
@@ -104,12 +122,22 @@ async def identify_caller(accounts: AccountAccess, call: CallInfo) -> CallerMatc
 
 async def new_call_state(call: CallInfo, deps: CallDeps) -> CallState:
     """A fresh state for `call`: caller identified by number, the verification budget from
-    the settings."""
+    the settings. With the database unreachable the call still starts, without account
+    services (the caller is offered a person or a callback)."""
+    try:
+        caller = await identify_caller(deps.accounts, call)
+        available = True
+    except AccountsUnavailable:
+        logger.warning(
+            "account services unavailable at call start", extra={"call_id": call.call_id}
+        )
+        caller, available = None, False
     return CallState(
         call=call,
         deps=deps,
-        caller=await identify_caller(deps.accounts, call),
+        caller=caller,
         verification=VerificationState(max_attempts=deps.settings.verification_max_attempts),
+        accounts_available=available,
     )
 
 
@@ -121,7 +149,7 @@ def build_session(
     state: CallState | None = None,
     turn_handling: TurnHandlingOptions | None = None,
 ) -> AgentSession[CallState]:
-    """The session: pipeline models, telephony turn-taking, inactivity timeout.
+    """The session: pipeline models, telephony turn-taking (inactivity is `CallTimers`').
 
     `state` is the call's userdata (a benchmark drives a bare session without one);
     `turn_handling` replaces the telephony turn-taking (benchmarks compare settings)."""
@@ -134,7 +162,7 @@ def build_session(
         stt=providers.stt if providers.stt is not None else NOT_GIVEN,
         tts=providers.tts if providers.tts is not None else NOT_GIVEN,
         vad=vad if vad is not None else NOT_GIVEN,
-        user_away_timeout=settings.inactivity_timeout_s,
+        user_away_timeout=None,  # silence is `CallTimers`' (behaviours/timers.py)
         aec_warmup_duration=(
             PHONE_AEC_WARMUP_S if state is not None and state.call.is_sip else NOT_GIVEN
         ),
@@ -161,7 +189,9 @@ async def start_call(
     deps = call_deps(settings, db, escalation=escalation, greeting_model=providers.realtime)
     state = await new_call_state(call, deps)
     transcript = Transcript(state)
-    record = CallRecorder(state, CallRecordStore(db), transcript)
+    record = CallRecorder(
+        state, CallRecordStore(db), transcript, journal=Journal(settings.journal_dir), db=db
+    )
     await record.open()
 
     session = build_session(settings, providers, vad=vad, state=state)
@@ -178,6 +208,7 @@ async def start_call(
             "call_id": call.call_id,
             "sip": call.is_sip,
             "known_caller": state.caller is not None,
+            "accounts_available": state.accounts_available,
             "degraded": providers.degraded_only,
         },
     )

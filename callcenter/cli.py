@@ -1,9 +1,11 @@
 """`callcenter`: one command for everything a person runs.
 
-callcenter console [--caller +E164] [--script FILE] [--json] [--verbose] [--at WHEN]
+callcenter console [--caller +E164] [--script FILE] [--json] [--verbose] [--at WHEN] [--demo]
 callcenter graph [--mermaid]          (the call's phases and the tool that makes each move)
 callcenter demo-data [--json]
 callcenter supervisors list|add|update|remove|hours ...
+callcenter accounts locked|unlock|attempts ...   (account lockouts)
+callcenter records backlog|replay|sweep|purge    (journal, interrupted calls, retention)
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
 callcenter web [--host H] [--port P] | users add|list | callbacks list|close   (the console)
 callcenter start | dev [--log-level L] [--port P] [--metrics-port P] [--drain-timeout S]
@@ -43,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         "the contact center is open, the same whenever you run it), closed, now (the real "
         "time), 'sun 10:00', or an ISO time; in CALLCENTER_BUSINESS_TIMEZONE",
     )
+    console.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed the demo customers into an empty DATABASE_URL database (the embedded "
+        "SQLite default gets them without asking)",
+    )
 
     graph = sub.add_parser("graph", help="print which tool moves the call between phases")
     graph.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
@@ -50,9 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="list demo customers, their factors and orders")
     demo.add_argument("--json", action="store_true")
 
+    from callcenter.data.accounts_cli import add_accounts_commands
     from callcenter.data.cli import add_db_commands
+    from callcenter.data.records_cli import add_records_commands
 
     add_db_commands(sub)
+    add_accounts_commands(sub)
+    add_records_commands(sub)
     try:
         from callcenter.escalation.cli import add_supervisor_commands
 
@@ -142,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     json_output=args.json,
                     verbose=args.verbose,
                     at=args.at,
+                    demo=args.demo,
                 ),
             )
         configure_cli_logging(settings.log_level)
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "demo-data":
             return _demo_data(args.json)
-        if args.command in ("supervisors", "db"):
+        if args.command in ("supervisors", "db", "accounts", "records"):
             return int(args.handler(args, settings) or 0)
         if args.command in ("web", "users", "callbacks"):
             from callcenter.web.cli import run

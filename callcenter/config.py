@@ -65,7 +65,11 @@ class Settings(BaseSettings):
     """All configuration, from the environment (and `.env` when present)."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     # --- LiveKit (needed by the worker, not by the console) ---
@@ -102,6 +106,24 @@ class Settings(BaseSettings):
 
     # --- Data ---
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    database_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, alias="CALLCENTER_DATABASE_TIMEOUT_S"
+    )
+    """How long a call waits for the database (connect, or one step at call start or end)
+    before it carries on without it (account services unavailable, the journal)."""
+    journal_dir: Path = Field(default=Path("var/journal"), alias="CALLCENTER_JOURNAL_DIR")
+    """The worker's local durable journal: call records and callbacks written while the
+    database was unreachable, replayed into it when it answers again."""
+    retention_days: int = Field(default=90, ge=1, le=3650, alias="CALLCENTER_RETENTION_DAYS")
+    """Call records, closed tickets and the verification audit older than this are deleted
+    by `callcenter records purge`."""
+    record_heartbeat_s: float = Field(
+        default=30.0, gt=0, le=600, alias="CALLCENTER_RECORD_HEARTBEAT_S"
+    )
+    """How often a live call marks its record as alive."""
+    record_stale_s: float = Field(default=120.0, gt=0, le=86400, alias="CALLCENTER_RECORD_STALE_S")
+    """An open record not marked alive for this long belongs to a call whose process died:
+    the sweeper closes it as `interrupted`."""
 
     # --- Telephony ---
     default_region: str = Field(default="US", alias="CALLCENTER_DEFAULT_REGION")
@@ -136,6 +158,14 @@ class Settings(BaseSettings):
     # --- Conversation limits ---
     verification_max_attempts: int = Field(
         default=3, ge=1, le=5, alias="CALLCENTER_VERIFY_ATTEMPTS"
+    )
+    """Wrong answers (factors or account/order numbers) allowed per call, however the call
+    is routed, transferred or asked (one check at a time)."""
+    lockout_failures: int = Field(default=5, ge=2, le=50, alias="CALLCENTER_LOCKOUT_FAILURES")
+    """Wrong factors for one account, across calls, within `lockout_window_hours` that lock
+    the account for phone verification until a supervisor unlocks it."""
+    lockout_window_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, alias="CALLCENTER_LOCKOUT_WINDOW_HOURS"
     )
     inactivity_timeout_s: float = Field(default=20.0, gt=0, alias="CALLCENTER_INACTIVITY_TIMEOUT_S")
     max_call_duration_s: float = Field(default=1800.0, gt=0, alias="CALLCENTER_MAX_CALL_DURATION_S")
@@ -211,6 +241,15 @@ class Settings(BaseSettings):
         if self.drain_timeout_s is not None:
             return self.drain_timeout_s
         return math.ceil(self.max_call_duration_s) + DRAIN_MARGIN_S
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: object) -> object:
+        """`OPENAI_API_KEY=` (an empty or blank value, as `.env.example` leaves them) means
+        "not set", from any source: the default applies."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
     @field_validator("default_region")
     @classmethod
@@ -291,6 +330,15 @@ class Settings(BaseSettings):
         return [u for u in self.webhook_urls.split(",") if u]
 
     @model_validator(mode="after")
+    def _stale_after_heartbeat(self) -> Settings:
+        if self.record_stale_s <= 2 * self.record_heartbeat_s:
+            raise ValueError(
+                "CALLCENTER_RECORD_STALE_S must be more than twice "
+                "CALLCENTER_RECORD_HEARTBEAT_S, or live calls would be swept as interrupted"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _live_needs_openai(self) -> Settings:
         if self.provider_mode is ProviderMode.LIVE and self.openai_api_key is None:
             raise ValueError(
@@ -314,6 +362,12 @@ class Settings(BaseSettings):
         if self.provider_mode is ProviderMode.DEGRADED:
             return False
         return self.openai_api_key is not None
+
+    @property
+    def embedded_database(self) -> bool:
+        """The embedded SQLite default (no `DATABASE_URL` given): the only database the demo
+        customers are seeded into without an explicit `--demo`."""
+        return self.database_url == DEFAULT_DATABASE_URL
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -56,7 +56,7 @@ from callcenter.business_hours import DAY_NAMES, BusinessHours, spoken_zone
 from callcenter.call import Call, start_call
 from callcenter.config import ConfigError, Settings
 from callcenter.core.state import CallState
-from callcenter.data import CallRecordStore, Database
+from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database
 from callcenter.data.seed import seed_demo
 from callcenter.escalation.wiring import build_escalation
 from callcenter.observability.logs import configure_cli_logging
@@ -81,6 +81,9 @@ class ConsoleOptions:
     verbose: bool
     at: str = "open"
     """The call's moment for business hours and shifts (`call_moment`)."""
+    demo: bool = False
+    """Seed the demo customers into an empty `DATABASE_URL` database (the embedded SQLite
+    default gets them anyway)."""
 
 
 class ScriptError(ValueError):
@@ -270,8 +273,7 @@ async def run_console(
     moment = call_moment(options.at, settings.hours, real_now)
     offset = moment - real_now
 
-    db = await Database.open(settings.database_url, migrate=True)  # a fresh machine: once
-    await seed_demo(db)
+    db = await _open_database(settings, options, printer)
     try:
         providers = build_providers(settings, vad=_console_vad(settings))
         providers = replace(providers, realtime=None, stt=None, tts=None)  # text only
@@ -300,11 +302,33 @@ async def run_console(
                 running.state.caller_hung_up()  # the script or the terminal ran out
                 await running.session.aclose()
             await running.wait_closed()
-        record = await CallRecordStore(db).get(call.call_id)
-        assert record is not None
+        try:
+            record = await CallRecordStore(db).get(call.call_id)
+        except DATABASE_ERRORS:
+            record = None
+        if record is None:  # the database was unreachable: the record is in the journal
+            printer.note("the database was unreachable: the call record is in the journal")
+            return {"call_id": call.call_id, "outcome": running.state.outcome, "journaled": True,
+                    "data": running.state.record_data()}  # fmt: skip
         return record.to_dict()
     finally:
         await db.close()
+
+
+async def _open_database(settings: Settings, options: ConsoleOptions, printer: Printer) -> Database:
+    """Migrate (a fresh machine: once) and seed the demo customers into the embedded SQLite
+    default, or into another database only with `--demo`. With the database unreachable the
+    call still runs, without account services (what a caller would hear)."""
+    try:
+        db = await Database.open(
+            settings.database_url, migrate=True, connect_timeout=settings.database_timeout_s
+        )
+    except DATABASE_ERRORS as exc:
+        printer.note(f"database unreachable ({type(exc).__name__}): no account services")
+        return await Database.open(settings.database_url, check=False)
+    if settings.embedded_database or options.demo:
+        await seed_demo(db)
+    return db
 
 
 async def _converse(
@@ -337,6 +361,7 @@ async def _turns(
         if parsed is None:
             continue
         kind, payload = parsed
+        running.timers.caller_active()  # a typed line (or keys) is the caller being there
         if options.script is not None and not options.json_output:
             printer.write(f"you   > {raw.strip()}")
         if kind == "hangup":

@@ -77,6 +77,9 @@ _ORDERS = re.compile(
 _BILLING = re.compile(
     r"\b(bill|billing|invoices?|charged?|charges|payments?|paid|balance|refund|owe|pay)\b"
 )
+_GIVE_UP = re.compile(
+    r"\b(don'?t (have|know) (it|them|that|my)|no idea|i forgot|can'?t remember)\b"
+)
 _YES = re.compile(r"\b(yes|yeah|yep|sure|please do|go ahead|confirm|correct|do it|ok(ay)?)\b")
 _NO = re.compile(r"^\s*(no|nope|nah)\b")
 
@@ -383,6 +386,18 @@ class _Policy:
     def _verification(self, text: str, keyed: bool) -> Decision:
         # "last four" names the factor; its "four" is not one of the digits
         digits = "".join(digit_groups(re.sub(r"\blast four\b", " ", text)))
+        if _GIVE_UP.search(text) and "stop_verifying" in self.tools:
+            return Decision(tool="stop_verifying")
+        # a caller whose number is on no account names it first (the tool says when the
+        # number already identified them)
+        names_account = (
+            re.search(r"\baccount\b|\bacc\b", text) and "last four" not in text and len(digits) >= 5
+        )
+        if not keyed and names_account and "identify_by_account_number" in self.tools:
+            return Decision(tool="identify_by_account_number", arguments={"account_number": digits})
+        names_order = re.search(r"\border\b", text) and 3 <= len(digits) <= 12
+        if not keyed and names_order and "identify_by_order_number" in self.tools:
+            return Decision(tool="identify_by_order_number", arguments={"order_number": digits})
         # keyed digits already are the PIN: only a caller who *asks* to key it gets the task
         if not keyed and re.search(r"\b(keypad|key it|type it|punch)\b", text):
             return Decision(tool="enter_pin_on_keypad")

@@ -20,7 +20,9 @@ with the same rules at start-up.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ __all__ = [
     "Window",
     "is_sip_uri",
     "validate_contact",
+    "validate_name",
     "validate_timezone",
 ]
 
@@ -59,6 +62,51 @@ _SIP_URI = re.compile(
     r"(?P<params>(?:;[A-Za-z0-9\-_.!~*'()%]+(?:=[A-Za-z0-9\-_.!~*'()%]+)?)*)$"
 )
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+NAME_MAX = 120
+"""Longest supervisor name (the column holds 200; a name is spoken to callers)."""
+NAME_MAX_WORDS = 6
+_NAME_PUNCTUATION = frozenset(" '’-.")
+_INSTRUCTION_WORDS = frozenset(
+    {
+        "ignore", "instruction", "instructions", "prompt", "system", "assistant", "disregard",
+        "previous", "pin", "password", "say", "tell", "reveal", "transfer", "connect",
+    }
+)  # fmt: skip
+"""Words that make a "name" read as an instruction to the model that speaks it."""
+
+
+def validate_name(raw: str) -> str:
+    """A supervisor's name as the agent will say it: 1-120 characters of letters (any
+    script), spaces, apostrophes, hyphens and periods, at most six words, no control
+    characters and nothing that reads as an instruction. Raises `RosterError`."""
+    name = " ".join(str(raw).split()) if not any(_control(c) for c in str(raw)) else None
+    if name is None:
+        raise RosterError("name contains control characters (newlines, escapes): type it plainly")
+    if not name:
+        raise RosterError("name is empty")
+    if len(name) > NAME_MAX:
+        raise RosterError(f"name is {len(name)} characters: at most {NAME_MAX}")
+    odd = sorted({c for c in name if not (c.isalpha() or _mark(c) or c in _NAME_PUNCTUATION)})
+    if odd:
+        shown = " ".join(repr(c) for c in odd[:5])
+        raise RosterError(
+            f"name may hold letters, spaces, apostrophes, hyphens and periods only (not {shown})"
+        )
+    words = name.replace(".", " ").split()
+    if len(words) > NAME_MAX_WORDS:
+        raise RosterError(f"name has {len(words)} words: at most {NAME_MAX_WORDS}")
+    if {w.lower().strip("'’-") for w in words} & _INSTRUCTION_WORDS:
+        raise RosterError("name reads like an instruction, not a person's name")
+    return name
+
+
+def _control(c: str) -> bool:
+    return unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")
+
+
+def _mark(c: str) -> bool:
+    return unicodedata.category(c).startswith("M")
 
 
 class RosterError(ValueError):
@@ -96,6 +144,8 @@ def validate_contact(raw: str, *, default_region: str = "US") -> str:
     value = raw.strip()
     if not value:
         raise RosterError("contact is empty: give an E.164 number (+14155550100) or a SIP URI")
+    if len(value) > 255:
+        raise RosterError(f"contact is {len(value)} characters: at most 255")
     if is_sip_uri(value):
         match = _SIP_URI.match(value)
         if match is None:
@@ -185,7 +235,15 @@ class WeeklyHours:
                 if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
                     raise RosterError(f"{key}: each window must be [start, end], got {pair!r}")
                 parsed.append(_parse_window(pair[0], pair[1], day=key))
-            days[key] = (*days.get(key, ()), *sorted(parsed, key=lambda w: w.start))
+            days[key] = tuple(sorted((*days.get(key, ()), *parsed), key=lambda w: w.start))
+        for key, kept in days.items():
+            for before, after in itertools.pairwise(kept):
+                start = after.start.hour * 60 + after.start.minute
+                if start < before.end_minutes:
+                    raise RosterError(
+                        f"{key}: windows {'-'.join(before.as_pair())} and "
+                        f"{'-'.join(after.as_pair())} overlap: merge them into one"
+                    )
         return cls(days=days)
 
     @classmethod
@@ -279,9 +337,7 @@ class Supervisor:
     ) -> Supervisor:
         """Validate every field; raises `RosterError` naming the field to fix."""
         with _about("name"):
-            clean_name = str(name).strip()
-            if not clean_name:
-                raise RosterError("name is empty")
+            clean_name = validate_name(name)
         with _about("skills"):
             skill_list: list[Skill] = []
             for skill in skills:
@@ -312,6 +368,11 @@ class Supervisor:
                 if isinstance(working_hours, WeeklyHours)
                 else WeeklyHours.parse(working_hours)
             )
+            if not any(hours.days.values()):
+                raise RosterError(
+                    "working hours are empty: give at least one window "
+                    "(e.g. 'mon-fri 09:00-17:00'), or make the supervisor inactive"
+                )
         with _about("contact"):
             contact = validate_contact(contact, default_region=default_region)
         return cls(

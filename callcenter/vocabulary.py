@@ -37,7 +37,9 @@ class CallOutcome(StrEnum):
     """How a call ended, as stored on the call record (one enum for state and database).
 
     `ended`: closed by us for another reason (inactivity, maximum duration); the record's
-    `end_reason` says which. `abandoned`: the caller hung up first.
+    `end_reason` says which. `abandoned`: the caller hung up first. `interrupted`: the call's
+    process died before it could close the record; the sweeper closed it (its `end_reason`
+    says since when nothing was heard from the call).
     """
 
     RESOLVED = "resolved"
@@ -46,6 +48,7 @@ class CallOutcome(StrEnum):
     ABANDONED = "abandoned"
     FAILED = "failed"
     ENDED = "ended"
+    INTERRUPTED = "interrupted"
 
 
 class TransferOutcome(StrEnum):
@@ -71,7 +74,29 @@ class VerificationStatus(StrEnum):
     LOCKED = "locked"
     """Too many wrong answers: no more attempts on this call."""
     NO_MATCH = "no_match"
-    """The caller ID matches no customer (or is withheld): nothing to verify against."""
+    """The caller ID matches no customer (or is withheld) and the caller did not identify by
+    account or order number: nothing to verify against."""
+    ACCOUNT_LOCKED = "account_locked"
+    """The account is locked for phone verification (too many failures across calls) until
+    a supervisor unlocks it: no factor is checked."""
+
+
+class Assurance(StrEnum):
+    """How sure we are of who is calling: recorded on the call, told to the supervisor.
+
+    `basic`: the caller ID matched and one knowledge factor (ZIP code or last four).
+    `strong`: the PIN with a matching caller ID, or two different factors (what a caller
+    ringing from an unknown number needs, after naming their account or an order). Caller
+    ID alone is never a factor. Cancellations, returns and refund requests need `strong`.
+    """
+
+    NONE = "none"
+    BASIC = "basic"
+    STRONG = "strong"
+
+
+IdentifierKind = Literal["caller_id", "account_number", "order_number"]
+"""How the caller's account was found before the factors were asked."""
 
 
 KEYPAD_PREFIX: Final = "(keypad)"

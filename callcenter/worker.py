@@ -20,6 +20,7 @@ or migrates the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -33,11 +34,13 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 # processes (see JOB_PROCESS_PRELOAD), so no call process imports its own copy.
 from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 
+from callcenter.behaviours.call_record import housekeeping
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
-from callcenter.data import Database
+from callcenter.data import DATABASE_ERRORS, Database, Journal
 from callcenter.data.seed import seed_demo
+from callcenter.escalation.manager import EscalationManager
 from callcenter.escalation.wiring import build_escalation
 from callcenter.observability.call_observer import observe_call, observe_job
 from callcenter.providers import build_providers
@@ -62,11 +65,13 @@ def check_worker_settings(settings: Settings) -> None:
 
 async def migrate_database(settings: Settings) -> None:
     """Bring the schema to the current migration (and seed the demo customers into the
-    embedded SQLite default, never into a `DATABASE_URL` database); then close."""
+    embedded SQLite default, never into a `DATABASE_URL` database); then replay this
+    machine's journal and close the records of calls that died; then close."""
     db = await Database.open(settings.database_url, migrate=True)
     try:
-        if settings.sqlite_path is not None:
+        if settings.embedded_database:
             await seed_demo(db)
+        await housekeeping(db, Journal(settings.journal_dir), settings.record_stale_s)
     finally:
         await db.close()
 
@@ -87,12 +92,35 @@ def prewarm(proc: JobProcess) -> None:
     # `Database.open` returns with an empty pool, so opening it under its own loop here is
     # safe: the first statement of the call connects on the call's loop. Without
     # `migrate=True` it only checks the schema version (SchemaNotCurrentError otherwise).
-    db = asyncio.run(Database.open(settings.database_url))
+    # A database that does not answer does not stop the process: its calls go on without
+    # account services, and their records go to the journal.
+    db = asyncio.run(_open_database(settings))
     proc.userdata["db"] = db
-    proc.userdata["escalation"] = build_escalation(settings, db)
+    escalation = build_escalation(settings, db)
+    proc.userdata["escalation"] = escalation
+    asyncio.run(_read_roster(db, escalation))  # kept, for escalations while the db is down
     # Everything loaded so far lives as long as the process: keep the garbage collector
     # from re-scanning it (hundreds of thousands of objects) in the middle of a call.
     gc.freeze()
+
+
+async def _open_database(settings: Settings) -> Database:
+    try:
+        return await Database.open(
+            settings.database_url, connect_timeout=settings.database_timeout_s
+        )
+    except DATABASE_ERRORS as exc:
+        logger.warning(
+            "database unreachable at process start: calls run without account services",
+            extra={"error": type(exc).__name__},
+        )
+        return await Database.open(settings.database_url, check=False)
+
+
+async def _read_roster(db: Database, escalation: EscalationManager) -> None:
+    with contextlib.suppress(*DATABASE_ERRORS):
+        await escalation.directory.roster()
+    await db.engine.dispose()  # no connection tied to this set-up loop
 
 
 def _room_options(settings: Settings) -> room_io.RoomOptions:
@@ -148,7 +176,7 @@ async def entrypoint(ctx: JobContext) -> None:
         room_options=_room_options(settings),
     )
     observe_call(running.session, running.state, db=db)  # metrics and per-call log fields
-    KeypadRouter(running.session).attach(ctx.room)
+    KeypadRouter(running.session, on_key=running.timers.caller_active).attach(ctx.room)
     ctx.add_shutdown_callback(running.wait_closed)
 
 

@@ -19,25 +19,36 @@ from callcenter.agents.describe import (
     describe_payment,
 )
 from callcenter.agents.handoff import handoff
+from callcenter.agents.step_up import require_strong
 from callcenter.core.phases import Phase
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
 from callcenter.data import RefundRequestError
 from callcenter.money import format_cents, parse_amount_to_cents
+from callcenter.redaction import preview
 from callcenter.speech import digits_in
 
+MAX_SAID = 200
+"""Characters of a said number or amount the tools read; the schema refuses longer ones."""
+
 InvoiceNumber = Annotated[
-    str, Field(description="The invoice number as the caller said it, e.g. 'INV-2001' or '2001'.")
+    str,
+    Field(
+        description="The invoice number as the caller said it, e.g. 'INV-2001' or '2001'.",
+        max_length=MAX_SAID,
+    ),
 ]
 
 
 def parse_invoice_number(raw: str) -> str:
-    """'inv 2001', 'two zero zero one' → 'INV-2001'; `ToolError` when there is no number."""
-    digits = digits_in(raw)
+    """'inv 2001', 'two zero zero one' → 'INV-2001'; `ToolError` when there is no number
+    (echoing at most a short, masked prefix of what it was given)."""
+    digits = digits_in(raw[:MAX_SAID])
     if not 3 <= len(digits) <= 10:
         raise ToolReply(
-            say=f"'{raw}' is not an invoice number. Invoice numbers look like INV-2001.",
-            do="Ask the caller to read it again, or offer to list their recent invoices.",
+            say="That is not an invoice number. Invoice numbers look like INV-2001.",
+            do=f"The number given began {preview(raw)!r}. Ask the caller to read it again, "
+            "or offer to list their recent invoices.",
         ).error()
     return f"INV-{digits}"
 
@@ -102,9 +113,15 @@ class BillingAgent(CallAgent):
         ctx: RunContext[CallState],
         invoice_number: InvoiceNumber,
         amount: Annotated[
-            str, Field(description="The amount to refund as the caller said it, e.g. '12.50'.")
+            str,
+            Field(
+                description="The amount to refund as the caller said it, e.g. '12.50'.",
+                max_length=MAX_SAID,
+            ),
         ],
-        reason: Annotated[str, Field(description="Why the caller wants the refund, briefly.")],
+        reason: Annotated[
+            str, Field(description="Why the caller wants the refund, briefly.", max_length=500)
+        ],
     ) -> ToolReply:
         """Open a refund request ticket for a billing specialist. No money moves now.
 
@@ -112,12 +129,18 @@ class BillingAgent(CallAgent):
         """
         number = parse_invoice_number(invoice_number)
         try:
-            cents = parse_amount_to_cents(amount)
-        except ValueError as exc:
+            cents = parse_amount_to_cents(amount[:MAX_SAID])
+        except ValueError:
             raise ToolReply(
-                say=f"{exc}.", do="Ask the caller for the amount again."
+                say="I couldn't read that amount.",
+                do=f"The amount given began {preview(amount)!r}. Ask the caller for the "
+                "amount again, in dollars and cents.",
             ).error() from None
         state = ctx.userdata
+        state.account()  # an unverified caller is refused before any step-up
+        refused = await require_strong(ctx, action="open the refund request")
+        if refused is not None:
+            return refused
         try:
             ticket = await state.account().create_refund_ticket(
                 number, cents, reason, call_id=state.call.call_id

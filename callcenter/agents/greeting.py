@@ -12,7 +12,7 @@ from livekit.agents.types import NOT_GIVEN
 from callcenter import prompts
 from callcenter.agents.base import CallAgent
 from callcenter.agents.handoff import handoff, spoken_history
-from callcenter.agents.verification import VerifyCallerTask
+from callcenter.agents.verification import OFFER_PERSON, VerifyCallerTask
 from callcenter.core.phases import Phase
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
@@ -74,20 +74,28 @@ class GreetingAgent(CallAgent):
 
     async def _route(self, ctx: RunContext[CallState], intent: Intent, target: Phase) -> object:
         state = ctx.userdata
+        if not state.accounts_available:
+            return ToolReply(say=prompts.line("accounts.unavailable"), do=OFFER_PERSON)
         if not state.verified:
+            if not state.can_verify:
+                # spent or locked earlier in this call: a new route never starts again
+                return ToolReply(say=prompts.line("verification.locked_for_call"), do=OFFER_PERSON)
             state.start_verification(intent)
             result = await VerifyCallerTask(state, chat_ctx=spoken_history(ctx.session))
             if state.ended:  # a supervisor took the call during verification
                 return ToolReply(do="The call has ended; say nothing more.")
+            if result.status is VerificationStatus.VERIFIED:
+                return handoff(ctx, target, reason=f"caller wants help with {intent}")
+            state.end_verification(reason=f"verification {result.status}")
+            if result.unavailable:
+                return ToolReply(say=prompts.line("accounts.unavailable"), do=OFFER_PERSON)
             if result.status is VerificationStatus.LOCKED:
-                state.end_verification(reason="verification locked")
                 return await state.deps.escalation.escalate(
                     ctx, reason="The caller could not verify their identity."
                 )
-            if result.status is not VerificationStatus.VERIFIED:
-                state.end_verification(reason="caller could not be verified")
-                return ToolReply(
-                    say=prompts.line("verification.unknown_number"),
-                    do="Offer to connect them with a person or to arrange a callback.",
+            if result.status is VerificationStatus.ACCOUNT_LOCKED:
+                return await state.deps.escalation.escalate(
+                    ctx, reason="The account is locked for phone verification."
                 )
+            return ToolReply(do=OFFER_PERSON)  # the caller stopped (the task said so)
         return handoff(ctx, target, reason=f"caller wants help with {intent}")

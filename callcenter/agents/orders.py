@@ -23,23 +23,34 @@ from callcenter.agents.describe import (
     describe_shipment,
 )
 from callcenter.agents.handoff import handoff
+from callcenter.agents.step_up import require_strong
 from callcenter.core.phases import Phase
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.redaction import preview
 from callcenter.speech import digits_in
 
+MAX_SAID = 200
+"""Characters of a said number the tools read; the schema refuses longer arguments."""
+
 OrderNumber = Annotated[
-    str, Field(description="The order number exactly as the caller said it, e.g. '1001'.")
+    str,
+    Field(
+        description="The order number exactly as the caller said it, e.g. '1001'.",
+        max_length=MAX_SAID,
+    ),
 ]
 
 
 def parse_order_number(raw: str) -> str:
-    """Digits of an order number as said; `ToolError` the model can act on otherwise."""
-    digits = digits_in(raw)
+    """Digits of an order number as said; `ToolError` the model can act on otherwise (it
+    echoes at most a short, masked prefix of what it was given)."""
+    digits = digits_in(raw[:MAX_SAID])
     if not 3 <= len(digits) <= 12:
         raise ToolReply(
-            say=f"'{raw}' is not an order number. Order numbers are 4 digits, like 1001.",
-            do="Ask the caller to read it again, or offer to list their recent orders.",
+            say="That is not an order number. Order numbers are 4 digits, like 1001.",
+            do=f"The number given began {preview(raw)!r}. Ask the caller to read it again, "
+            "or offer to list their recent orders.",
         ).error()
     return digits
 
@@ -128,7 +139,10 @@ class OrdersAgent(CallAgent):
                 "can be cancelled. Should I cancel it?",
                 do="Do not cancel until the caller says yes.",
             )
-        outcome = await account.cancel_order(number)
+        refused = await require_strong(ctx, action="cancel the order")
+        if refused is not None:
+            return refused
+        outcome = await ctx.userdata.account().cancel_order(number)
         if not outcome.ok:
             raise ToolReply(say=describe_cancel(outcome)).error()
         ctx.userdata.note(f"cancelled order {number}")
@@ -139,10 +153,16 @@ class OrdersAgent(CallAgent):
         self,
         ctx: RunContext[CallState],
         order_number: OrderNumber,
-        reason: Annotated[str, Field(description="Why the caller is returning it, briefly.")],
+        reason: Annotated[
+            str, Field(description="Why the caller is returning it, briefly.", max_length=500)
+        ],
     ) -> ToolReply:
         """Start a return for a delivered order; gives the return (RMA) number."""
         number = parse_order_number(order_number)
+        ctx.userdata.account()  # an unverified caller is refused before any step-up
+        refused = await require_strong(ctx, action="start the return")
+        if refused is not None:
+            return refused
         outcome = await ctx.userdata.account().start_return(
             number, reason, call_id=ctx.userdata.call.call_id
         )

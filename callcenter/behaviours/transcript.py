@@ -1,12 +1,15 @@
 """The call's transcript: caller and agent turns, redacted before they are kept.
 
-Redaction (`callcenter.redaction`) masks card and phone numbers everywhere, and every digit
-run while the caller is saying verification factors (`CallState.collecting_secrets`).
+Every turn, in every phase, goes through the one redaction layer (`callcenter.redaction`):
+cards, phone numbers, e-mails, SSNs, secret-labelled numbers and unlabelled numbers, the
+names known on the call; and every number a caller says while answering verification
+questions (`CallState.collecting_secrets`: the verification phase or a step-up).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from livekit.agents import AgentSession, llm
@@ -46,14 +49,20 @@ class Transcript:
         self.lines.append(
             TranscriptLine(
                 role="caller" if item.role == "user" else "agent",
-                text=redact(text, secrets_phase=secret),
+                text=redact(text, secrets=secret, names=self.state.known_names()),
                 phase=self.state.phase.value,
             )
         )
 
-    def as_record(self) -> list[dict[str, object]]:
-        """The lines as the call record stores them."""
+    def as_record(self, *, names: Iterable[str] = ()) -> list[dict[str, object]]:
+        """The lines as the call record stores them (`names` learnt later in the call, such
+        as an account the caller named, are removed from earlier lines too)."""
         return [
-            {"role": t.role, "text": t.text, "phase": t.phase, "at": round(t.at, 3)}
+            {
+                "role": t.role,
+                "text": redact(t.text, names=names) if names else t.text,
+                "phase": t.phase,
+                "at": round(t.at, 3),
+            }
             for t in self.lines
         ]

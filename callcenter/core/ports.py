@@ -15,22 +15,34 @@ The `ctx` the escalation receives is the tool's `RunContext`, whose `userdata` i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from livekit.agents import Agent, RunContext, llm
 
 from callcenter.config import Settings
 from callcenter.core.phases import Phase
 from callcenter.core.replies import ToolReply
-from callcenter.vocabulary import FactorKind
+from callcenter.vocabulary import FactorKind, IdentifierKind
+
+AttemptResult = Literal["ok", "wrong", "not_found", "refused"]
+"""How one verification attempt went, as the audit records it."""
+
+
+class AccountsUnavailable(RuntimeError):
+    """Account services cannot answer now (the database is unreachable): the call goes on
+    without them, offering a person or a callback."""
 
 
 @dataclass(slots=True)
 class CallerMatch:
-    """The customer whose phone number matches the caller ID. Not yet verified."""
+    """The customer the caller claims to be: found by caller ID, or by the account or order
+    number they read out. Not yet verified."""
 
     customer_id: int
     first_name: str
+    full_name: str = ""
+    """Known names are removed from everything the call stores (`redaction`)."""
+    identified_by: IdentifierKind = "caller_id"
 
 
 class EscalationPort(Protocol):
@@ -50,14 +62,41 @@ class EscalationPort(Protocol):
 
 
 class AccountAccess(Protocol):
-    """Customer identity and account data, as the call may use them."""
+    """Customer identity and account data, as the call may use them.
+
+    Every method raises `AccountsUnavailable` when the data cannot be reached."""
 
     async def identify(self, caller_e164: str) -> CallerMatch | None:
         """The customer whose phone number is `caller_e164` (not yet verified)."""
         ...
 
+    async def identify_by_account(self, said: str) -> CallerMatch | None:
+        """The customer whose account number the caller read out (not a factor)."""
+        ...
+
+    async def identify_by_order(self, said: str) -> CallerMatch | None:
+        """The customer who placed the order the caller named (not a factor)."""
+        ...
+
     async def check_factor(self, customer_id: int, kind: FactorKind, digits: str) -> bool:
         """Whether `digits` is that customer's `kind` factor."""
+        ...
+
+    async def locked(self, customer_id: int) -> bool:
+        """Whether the account is locked for phone verification (across calls)."""
+        ...
+
+    async def record_attempt(
+        self,
+        customer_id: int | None,
+        factor: str,
+        result: AttemptResult,
+        *,
+        call_id: str,
+        caller_e164: str | None,
+    ) -> bool:
+        """Audit one attempt (the caller's number masked); True when the account is now
+        locked (this failure reached the lockout limit)."""
         ...
 
     def scoped(self, customer_id: int) -> Any:

@@ -20,9 +20,10 @@ blob or a log line).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -31,9 +32,11 @@ from callcenter.core.ports import CallDeps, CallerMatch
 from callcenter.core.replies import ToolReply
 from callcenter.telephony.sip import CallInfo
 from callcenter.vocabulary import (
+    Assurance,
     AttemptMode,
     CallOutcome,
     FactorKind,
+    IdentifierKind,
     Intent,
     ProviderKind,
     TransferOutcome,
@@ -51,21 +54,35 @@ __all__ = [
     "PhaseChange",
     "ProviderSwitch",
     "TransferAttempt",
+    "VerificationRefused",
     "VerificationState",
 ]
+
+
+class VerificationRefused(PhaseTransitionError):
+    """No verification may start: the call spent its attempts, or the account is locked."""
 
 
 @dataclass(slots=True)
 class VerificationState:
     status: VerificationStatus = VerificationStatus.UNVERIFIED
     attempts: int = 0
-    """Wrong answers so far on this call."""
+    """Wrong answers so far on this call (factors, and account or order numbers that
+    identified nobody). Never reset: not by a new route, a transfer or a step-up."""
     max_attempts: int = 3
     """The call's budget of wrong answers (`Settings.verification_max_attempts`)."""
     method: FactorKind | None = None
-    """The factor that succeeded, for the record and the supervisor briefing."""
+    """The last factor that matched, for the record and the supervisor briefing."""
+    factors: list[FactorKind] = field(default_factory=list)
+    """Every different factor that matched, in order (the assurance is read from them)."""
+    needed: int = 1
+    """Factors needed to verify: one with a caller-ID match, two for a caller who named
+    their account or an order instead."""
+    identified_by: IdentifierKind | None = None
     running: bool = False
     """A verification step is collecting factors right now (redaction, return target)."""
+    step_up: bool = False
+    """The step running is a step-up for a sensitive action (the caller is verified)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +141,12 @@ class CallState:
     """Where the escalation under way began: a failed transfer returns exactly there."""
     watchers: list[Watcher] = field(default_factory=list, repr=False)
     """Told of every change (`watch`); the state never depends on them."""
+    accounts_available: bool = True
+    """False when account services could not be reached at call start: the call goes on,
+    offering a person or a callback instead of account help."""
+    check_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    """Held while one verification answer is checked: one at a time, whatever the model
+    asks for in parallel (`VerifyCallerTask`)."""
 
     # ------------------------------------------------------------------ reading
 
@@ -143,8 +166,37 @@ class CallState:
 
     @property
     def collecting_secrets(self) -> bool:
-        """The caller is saying verification factors now: what they say is redacted."""
-        return self.phase is Phase.VERIFICATION
+        """The caller is saying verification factors now (a verification or a step-up):
+        every number they say is redacted."""
+        return self.phase is Phase.VERIFICATION or self.verification.running
+
+    @property
+    def assurance(self) -> Assurance:
+        """How sure we are of the caller: `strong` with the PIN and a matching caller ID, or
+        two different factors; `basic` with one other factor; else `none`."""
+        v = self.verification
+        if not self.verified:
+            return Assurance.NONE
+        if len(set(v.factors)) >= 2 or (v.identified_by == "caller_id" and "pin" in v.factors):
+            return Assurance.STRONG
+        return Assurance.BASIC
+
+    @property
+    def can_verify(self) -> bool:
+        """Whether a verification (or step-up) may still start on this call."""
+        v = self.verification
+        blocked = (VerificationStatus.LOCKED, VerificationStatus.ACCOUNT_LOCKED)
+        return v.status not in blocked and v.attempts < v.max_attempts
+
+    def known_names(self) -> Iterable[str]:
+        """Names of the customer the caller claims to be: removed from what is stored."""
+        if self.caller is None:
+            return ()
+        return tuple(n for n in (self.caller.full_name, self.caller.first_name) if n)
+
+    def one_check(self) -> asyncio.Lock:
+        """`async with state.one_check():` around checking one verification answer."""
+        return self.check_lock
 
     def account(self) -> Any:
         """The account repository scoped to the verified customer; refuses otherwise.
@@ -199,40 +251,98 @@ class CallState:
     # ------------------------------------------------------------------ verification
 
     def start_verification(self, intent: Intent) -> None:
-        """GREETING → VERIFICATION for a caller who wants `intent` and is not verified."""
+        """GREETING → VERIFICATION for a caller who wants `intent` and is not verified.
+
+        Refused (`VerificationRefused`) once the call spent its attempts or the account is
+        locked: a lock is never undone by a new route, a failed transfer or a new request."""
         if self.verified:
             raise PhaseTransitionError("the caller is already verified")
+        if not self.can_verify:
+            raise VerificationRefused("verification is locked for the rest of this call")
         self._move(Phase.VERIFICATION, f"{intent} needs a verified caller")
         self.intent = intent
-        # A caller locked earlier in this call starts again with the attempts already spent
-        # (today's rule; the attempt budget of the security work belongs here).
         self.verification.running = True
+        self.verification.step_up = False
+        if self.caller is not None and self.verification.identified_by is None:
+            self.verification.identified_by = self.caller.identified_by
+
+    def start_step_up(self) -> None:
+        """A verified caller asks for a sensitive action that needs `strong` assurance: one
+        more factor is asked, in the phase they are in, against the same attempt budget."""
+        if not self.verified:
+            raise PhaseTransitionError("a step-up needs a verified caller")
+        if not self.can_verify:
+            raise VerificationRefused("verification is locked for the rest of this call")
+        self.verification.running = True
+        self.verification.step_up = True
+        self._changed("verification")
+
+    def caller_identified(self, match: CallerMatch) -> None:
+        """A caller whose number matched no account named their account or an order: that
+        is who they claim to be, and two different factors will be asked."""
+        self._require_running()
+        if self.caller is not None:
+            raise PhaseTransitionError("the caller is already identified")
+        self.caller = match
+        self.verification.identified_by = match.identified_by
+        self.verification.needed = 2
+        self._changed("verification")
 
     def no_caller_match(self) -> None:
-        """The caller ID matches no customer: there is nothing to verify against."""
+        """The caller gave up verifying, or there was nobody to verify against."""
         self._require(Phase.VERIFICATION)
         self.verification.status = VerificationStatus.NO_MATCH
         self.verification.running = False
         self._changed("verification")
 
-    def factor_ok(self, kind: FactorKind) -> None:
-        """The caller gave a matching factor: verified."""
+    def factor_ok(self, kind: FactorKind) -> bool:
+        """The caller gave a matching factor. Returns True once that completes the step:
+        verified (enough different factors), or `strong` for a step-up."""
         self._require_running()
-        self.verification.status = VerificationStatus.VERIFIED
-        self.verification.method = kind
-        self.verification.running = False
+        v = self.verification
+        if kind not in v.factors:
+            v.factors.append(kind)
+        v.method = kind
+        enough = len(set(v.factors)) >= v.needed
+        if v.step_up:
+            done = self.assurance is Assurance.STRONG
+        else:
+            done = enough
+            if done:
+                v.status = VerificationStatus.VERIFIED
+        if done:
+            v.running = False
+            v.step_up = False
         self._changed("verification")
+        return done
 
     def factor_wrong(self) -> int:
-        """The caller gave a wrong factor; returns the attempts left (0: now locked)."""
+        """A wrong factor, or a number that identified nobody; returns the attempts left
+        (0: locked for the rest of the call, verified or not)."""
         self._require_running()
         self.verification.attempts += 1
         remaining = max(self.verification.max_attempts - self.verification.attempts, 0)
         if remaining == 0:
             self.verification.status = VerificationStatus.LOCKED
             self.verification.running = False
+            self.verification.step_up = False
         self._changed("verification")
         return remaining
+
+    def account_locked(self) -> None:
+        """The account is locked for phone verification (across calls): nothing more is
+        checked on this call."""
+        self.verification.status = VerificationStatus.ACCOUNT_LOCKED
+        self.verification.running = False
+        self.verification.step_up = False
+        self._changed("verification")
+
+    def step_up_ended(self) -> None:
+        """A step-up finished without reaching `strong` (the caller stopped)."""
+        if self.verification.step_up:
+            self.verification.running = False
+            self.verification.step_up = False
+            self._changed("verification")
 
     def end_verification(self, *, reason: str) -> None:
         """VERIFICATION → GREETING once it finished without a verified caller."""
@@ -306,10 +416,12 @@ class CallState:
         self.verification.running = False
         self._move(Phase.ENDED, "caller hung up during transfer")
 
-    def callback_booked(self, ticket_id: int, preferred_time: str) -> None:
-        """A person will call back: that is this call's outcome (unless it ends otherwise)."""
+    def callback_booked(self, ticket_id: int | None, preferred_time: str) -> None:
+        """A person will call back: that is this call's outcome (unless it ends otherwise).
+        `ticket_id` is None when the request went to the local journal."""
         self._set_outcome(CallOutcome.CALLBACK)
-        self.note(f"callback ticket {ticket_id} ({preferred_time})")
+        ticket = f"ticket {ticket_id}" if ticket_id is not None else "request (journaled)"
+        self.note(f"callback {ticket} ({preferred_time})")
 
     # ------------------------------------------------------------------ the end
 
@@ -370,6 +482,9 @@ class CallState:
                 "status": self.verification.status.value,
                 "attempts": self.verification.attempts,
                 "method": self.verification.method,
+                "factors": list(self.verification.factors),
+                "identified_by": self.verification.identified_by,
+                "assurance": self.assurance.value,
             },
             "actions": list(self.actions),
             "transfer_attempts": [

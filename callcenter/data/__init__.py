@@ -29,7 +29,9 @@ Modules, by aggregate: ``database`` (engine, pool, reads) and ``migrate`` (Alemb
 ``models`` / ``enums`` / ``columns`` (tables), ``views`` (read models), ``customers``
 (pre-verification lookups), ``account`` (the scoped repository) over ``order_queries``
 and ``billing_queries``, ``tickets``, ``call_records``, ``supervisors`` (the table of
-:class:`callcenter.staff.Supervisor` values), ``seed`` (demo data, imported on demand).
+:class:`callcenter.staff.Supervisor` values), ``lockouts`` (account lockouts and the
+verification audit), ``journal`` (what a call could not write, replayed later), ``limits``
+(column limits checked before a write), ``seed`` (demo data, imported on demand).
 """
 
 from callcenter.data import (  # noqa: F401  (the console's tables, on Base.metadata: 0003)
@@ -50,8 +52,9 @@ from callcenter.data.account import (
 from callcenter.data.billing_queries import normalize_invoice_number
 from callcenter.data.call_records import CallRecordStore
 from callcenter.data.customers import CustomerDirectory, FactorKind
-from callcenter.data.database import Database, SchemaNotCurrentError, mask_url
+from callcenter.data.database import DATABASE_ERRORS, Database, SchemaNotCurrentError, mask_url
 from callcenter.data.enums import (
+    AttemptOutcome,
     InvoiceStatus,
     OrderStatus,
     PaymentMethod,
@@ -61,6 +64,9 @@ from callcenter.data.enums import (
     TicketKind,
     TicketStatus,
 )
+from callcenter.data.journal import Journal, ReplayReport, journal_backlog
+from callcenter.data.limits import FieldTooLong
+from callcenter.data.lockouts import AccountLockouts, AttemptView, LockoutView
 from callcenter.data.models import CallOutcome, TransferMode
 from callcenter.data.order_queries import normalize_order_number
 from callcenter.data.supervisors import SupervisorStore
@@ -82,8 +88,12 @@ from callcenter.data.views import (
 )
 
 __all__ = [
+    "DATABASE_ERRORS",
     "RETURN_WINDOW",
+    "AccountLockouts",
     "AccountRepository",
+    "AttemptOutcome",
+    "AttemptView",
     "BalanceView",
     "CallOutcome",
     "CallRecordStore",
@@ -93,11 +103,14 @@ __all__ = [
     "CustomerSummary",
     "Database",
     "FactorKind",
+    "FieldTooLong",
     "InvalidRefundAmountError",
     "InvoiceLineView",
     "InvoiceNotFoundError",
     "InvoiceStatus",
     "InvoiceView",
+    "Journal",
+    "LockoutView",
     "OrderItemView",
     "OrderStatus",
     "OrderView",
@@ -105,6 +118,7 @@ __all__ = [
     "PaymentStatus",
     "PaymentView",
     "RefundRequestError",
+    "ReplayReport",
     "ReturnOutcome",
     "ReturnStatus",
     "ReturnView",
@@ -117,6 +131,7 @@ __all__ = [
     "TicketStore",
     "TicketView",
     "TransferMode",
+    "journal_backlog",
     "mask_url",
     "normalize_invoice_number",
     "normalize_order_number",

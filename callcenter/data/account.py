@@ -9,7 +9,8 @@ customers' data by reading out numbers. Views never carry the PIN hash.
 Reads are one prebuilt statement each (:mod:`callcenter.data.account_queries`); writes
 (cancel, return, refund ticket) open their own short transaction. Business outcomes are
 typed results; exceptions are for invalid input (:class:`RefundRequestError` and its
-subclasses are ``ValueError``). Log lines carry ids and outcomes only.
+subclasses are ``ValueError``). Log lines carry ids and outcomes only. Reasons come from a
+model and are redacted (:func:`callcenter.redaction.redact`) before they are stored.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from callcenter.data.views import (
     TicketView,
 )
 from callcenter.money import format_cents
+from callcenter.redaction import redact
 
 __all__ = [
     "RETURN_WINDOW",
@@ -202,7 +204,7 @@ class AccountRepository:
             return ReturnOutcome(
                 "window_expired", number, order.status, delivered_at=delivered_at, deadline=deadline
             )
-        clean_reason = (reason or "").strip() or "not given"
+        clean_reason = redact((reason or "").strip()) or "not given"  # the model's words
         ret = Return(
             order_id=order.id,
             reason=clean_reason,
@@ -298,7 +300,7 @@ class AccountRepository:
                 kind=TicketKind.REFUND_REQUEST,
                 customer_id=self._customer_id,
                 call_id=call_id,
-                reason=(reason or "").strip() or "not given",
+                reason=redact((reason or "").strip()) or "not given",
                 summary=(
                     f"Refund request of {format_cents(amount_cents, invoice.currency)} "
                     f"on invoice {number}"

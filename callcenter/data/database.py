@@ -47,9 +47,21 @@ from callcenter.data.migrate import (
     startup_lock,
 )
 
-__all__ = ["Database", "SchemaNotCurrentError", "mask_url"]
+__all__ = ["DATABASE_ERRORS", "Database", "SchemaNotCurrentError", "mask_url"]
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    sa.exc.SQLAlchemyError,
+    OSError,
+    TimeoutError,
+)
+"""What a write raises when the database cannot take it (unreachable, restarting, refusing):
+the call path catches these, carries on, and journals what it could not write."""
 
 log = logging.getLogger(__name__)
+
+# aiosqlite logs every operation with its parameters at DEBUG: never let it (a DEBUG log
+# level must stay free of caller numbers and ticket text; docs/security.md).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -155,6 +167,8 @@ class Database:
         migrate: bool = False,
         schema: str | None = None,
         echo: bool = False,
+        connect_timeout: float = 5.0,
+        check: bool = True,
     ) -> Database:
         """Connect; then migrate to head (``migrate=True``) or check the schema is current.
 
@@ -167,7 +181,12 @@ class Database:
                 code raises :class:`SchemaNotCurrentError` ("run `callcenter db upgrade`").
             schema: PostgreSQL only: put this schema first on the ``search_path`` (and
                 create it when migrating); tests use one schema per test for isolation.
-            echo: log SQL (never in production: statements carry customer data).
+            echo: log SQL statements (their parameters are never shown: ``hide_parameters``).
+            connect_timeout: seconds to wait for a PostgreSQL connection (a call that cannot
+                reach the database carries on without it rather than wait).
+            check: ``False`` skips the revision check (and never migrates): for a process
+                that must start while the database is unreachable; the first statement
+                that reaches it connects.
 
         Returns with no open connection, so ``asyncio.run(Database.open(url))`` in a
         synchronous per-process set-up hook is safe; use the database from any one loop.
@@ -188,7 +207,9 @@ class Database:
         if backend == "sqlite":
             _sqlite_file_ready(sa_url, create=migrate)
             connect_args["timeout"] = 5
-        elif backend == "postgresql" and schema is not None:
+        elif backend == "postgresql":
+            connect_args["timeout"] = connect_timeout  # asyncpg waits 60 s otherwise
+        if backend == "postgresql" and schema is not None:
             if not _SCHEMA_RE.match(schema):
                 raise ValueError(f"invalid schema name {schema!r}")
             connect_args["server_settings"] = {"search_path": schema}
@@ -202,6 +223,8 @@ class Database:
             _install_idle_ping(engine, PING_IDLE_SECONDS)
 
         db = cls(engine, schema=schema, lock_path=sqlite_lock_path(sa_url))
+        if not check and not migrate:
+            return db
         try:
             if migrate:
                 revision = await db._migrate()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "AttemptOutcome",
     "InvoiceStatus",
     "OrderStatus",
     "PaymentMethod",
@@ -69,3 +70,15 @@ class TicketKind(enum.StrEnum):
 class TicketStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class AttemptOutcome(enum.StrEnum):
+    """One verification attempt in the audit table (``verification_attempts``)."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    """A factor that did not match (counts towards the account's lockout)."""
+    NOT_FOUND = "not_found"
+    """An account or order number that identified nobody."""
+    REFUSED = "refused"
+    """The account is locked: nothing was checked."""

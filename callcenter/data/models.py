@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from callcenter.data.columns import Base, JSONType, UTCDateTime, utcnow
 from callcenter.data.columns import enum_column as _enum
 from callcenter.data.enums import (
+    AttemptOutcome,
     InvoiceStatus,
     OrderStatus,
     PaymentMethod,
@@ -35,6 +36,8 @@ from callcenter.data.enums import (
 from callcenter.vocabulary import CallOutcome, TransferMode  # shared words, defined once
 
 __all__ = [
+    "AccountLockout",
+    "AttemptOutcome",
     "CallOutcome",
     "CallRecord",
     "Customer",
@@ -42,6 +45,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "JournalReplay",
     "Order",
     "OrderItem",
     "OrderStatus",
@@ -57,6 +61,7 @@ __all__ = [
     "TicketKind",
     "TicketStatus",
     "TransferMode",
+    "VerificationAttempt",
 ]
 
 
@@ -283,3 +288,58 @@ class CallRecord(Base):
     transferred_to: Mapped[str | None] = mapped_column(sa.String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    assurance: Mapped[str | None] = mapped_column(sa.String(16))
+    """How sure we were of the caller (`vocabulary.Assurance`), for lists and the console."""
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """Last time the live call marked its record alive; the sweeper closes records whose
+    call stopped doing so (migration 0004)."""
+
+
+class VerificationAttempt(Base):
+    """The verification audit: every factor or identifier checked, and its outcome.
+
+    The caller's number is stored masked; the value said is never stored."""
+
+    __tablename__ = "verification_attempts"
+    __table_args__ = (
+        sa.Index("ix_verification_attempts_customer_id_at", "customer_id", "at"),
+        sa.Index("ix_verification_attempts_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    call_id: Mapped[str | None] = mapped_column(sa.String(128))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    caller_masked: Mapped[str | None] = mapped_column(sa.String(24))
+    factor: Mapped[str] = mapped_column(sa.String(16))
+    """`zip`, `last_four`, `pin`, `account_number` or `order_number`."""
+    outcome: Mapped[AttemptOutcome] = mapped_column(_enum(AttemptOutcome, "attempt_outcome"))
+
+
+class AccountLockout(Base):
+    """An account locked for phone verification; active while `unlocked_at` is NULL."""
+
+    __tablename__ = "account_lockouts"
+    __table_args__ = (
+        sa.Index("ix_account_lockouts_customer_id_unlocked_at", "customer_id", "unlocked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    locked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    failures: Mapped[int] = mapped_column(sa.Integer)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    unlocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    unlocked_by: Mapped[str | None] = mapped_column(sa.String(120))
+
+
+class JournalReplay(Base):
+    """A journal entry already applied (`data.journal`): replaying twice changes nothing."""
+
+    __tablename__ = "journal_replays"
+
+    entry_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

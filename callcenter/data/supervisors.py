@@ -113,9 +113,25 @@ class SupervisorStore:
             row = await s.get(SupervisorRow, supervisor_id)
             return self._value(row) if row is not None else None
 
+    async def _refuse_duplicate(self, s: Any, contact: str, *, other_than: int | None) -> None:
+        """A second entry for the same contact (phone number or SIP URI) is a duplicate."""
+        query = sa.select(SupervisorRow.id).where(SupervisorRow.contact == contact)
+        if other_than is not None:
+            query = query.where(SupervisorRow.id != other_than)
+        existing = await s.scalar(query.limit(1))
+        if existing is not None:
+            error = RosterError(
+                f"supervisor {existing} already has this contact: update that one instead "
+                f"(callcenter supervisors update {existing} ...)"
+            )
+            error.field = "contact"
+            raise error
+
     async def add(self, supervisor: Supervisor) -> Supervisor:
-        """Insert a validated value (its ``id`` is ignored); returns it with the new id."""
+        """Insert a validated value (its ``id`` is ignored); returns it with the new id.
+        Raises `RosterError` when another supervisor already has the same contact."""
         async with self._db.transaction() as s:
+            await self._refuse_duplicate(s, supervisor.contact, other_than=None)
             row = supervisor_row(supervisor)
             s.add(row)
             await s.flush()
@@ -135,6 +151,7 @@ class SupervisorStore:
             if row is None:
                 return None
             merged = Supervisor.create(**{**_stored(row), **changes}, default_region=self._region)
+            await self._refuse_duplicate(s, merged.contact, other_than=supervisor_id)
             for key, value in _columns(merged).items():
                 setattr(row, key, value)
             await s.flush()

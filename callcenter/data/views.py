@@ -221,6 +221,8 @@ class CallRecordView:
     transferred_to: str | None
     data: dict[str, Any] = field(default_factory=dict)
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    assurance: str | None = None
+    """How sure we were of the caller (`vocabulary.Assurance`): none, basic or strong."""
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.__dataclass_fields__:

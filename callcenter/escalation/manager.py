@@ -14,7 +14,9 @@ dial, hold or brief (that is `attempts`), build briefings (`briefing`) or wire a
         the caller hung up ──────────────────────────────▶ abandoned, ENDED
         nobody took it ──────────────────────────────────▶ escalation_failed (back where the
                                                             caller was), offer callback
- request_callback ─▶ callback ticket (number, reason, summary, preferred time)
+ request_callback ─▶ callback ticket (number, reason, summary, preferred time); in the
+                    local journal when the database is unreachable
+ the roster unreachable (database down) and not cached ──▶ as nobody on duty
 ```
 
 Every attempt is a `TransferAttempt` on `CallState.transfer_attempts` (the call record).
@@ -35,6 +37,7 @@ from callcenter.business_hours import BusinessHours
 from callcenter.config import Settings
 from callcenter.core.replies import ToolReply
 from callcenter.core.state import CallState
+from callcenter.data import DATABASE_ERRORS, Journal
 from callcenter.escalation.attempts import TransferAttempts
 from callcenter.escalation.briefing import briefing_text
 from callcenter.escalation.callbacks import CallbackTickets, create_callback_ticket
@@ -100,6 +103,7 @@ class EscalationManager:
         attempts: TransferAttempts,
         end_session: SessionEnder,
         clock: Callable[[], dt.datetime],
+        journal: Journal | None = None,
     ) -> None:
         self.settings = settings
         self.hours = hours
@@ -108,6 +112,7 @@ class EscalationManager:
         self.attempts = attempts
         self._end_session = end_session
         self._clock = clock
+        self.journal = journal
 
     async def escalate(self, ctx: RunContext[CallState], *, reason: str) -> ToolReply:
         """Reach a supervisor for this call; see the module docstring for the paths."""
@@ -126,7 +131,11 @@ class EscalationManager:
                 say=with_callback_offer(closed_line(self.hours, now)), do=OFFER_CALLBACK
             )
 
-        candidates = (await self.directory.roster()).candidates(skill, now)
+        try:
+            candidates = (await self.directory.roster()).candidates(skill, now)
+        except DATABASE_ERRORS:
+            log.warning("roster unavailable: the database is unreachable", extra=log_extra)
+            candidates = []
         if not candidates:
             self._unavailable(state, f"nobody on duty for {skill}", back="nobody on duty")
             log.info("no supervisor on duty", extra=log_extra)
@@ -191,11 +200,21 @@ class EscalationManager:
         """Open a callback ticket (caller's number, reason, summary, preferred time)."""
         state = ctx.userdata
         ticket = await create_callback_ticket(
-            self.tickets, state, reason=reason, preferred_time=preferred_time
+            self.tickets,
+            state,
+            reason=reason,
+            preferred_time=preferred_time,
+            journal=self.journal,
+            timeout_s=self.settings.database_timeout_s,
         )
         if ticket is None:
             return ToolReply(say=prompts.line("escalation.callback_no_number"))
         state.callback_booked(ticket.id, ticket.preferred_time)
+        if ticket.id is None:
+            return ToolReply(
+                say=prompts.line("escalation.callback_saved"),
+                do="Then ask if there is anything else.",
+            )
         return ToolReply(
             say=prompts.line(
                 "escalation.callback_booked", ticket=ticket.id, when=ticket.preferred_time

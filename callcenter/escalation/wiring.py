@@ -11,6 +11,7 @@ Business hours come validated from `Settings.hours` (checked when the settings l
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from livekit.agents import RunContext, get_job_context
 
 from callcenter.config import MergeMode, Settings
 from callcenter.core.state import CallState
-from callcenter.data import Database, SupervisorStore, TicketStore
+from callcenter.data import DATABASE_ERRORS, Database, Journal, SupervisorStore, TicketStore
 from callcenter.escalation.attempts import (
     CallerLineFactory,
     ConsultSource,
@@ -51,23 +52,38 @@ log = logging.getLogger("callcenter.escalation")
 
 class StoreDirectory:
     """`SupervisorDirectory` over the data layer's `SupervisorStore` (active rows only; an
-    invalid row is skipped with a warning, never dialled)."""
+    invalid row is skipped with a warning, never dialled).
 
-    def __init__(self, store: SupervisorStore, *, default_region: str = "US") -> None:
+    The last roster read is kept: with the database unreachable, escalations still reach
+    the supervisors on duty in it (the hours are checked against the clock as usual)."""
+
+    def __init__(
+        self, store: SupervisorStore, *, default_region: str = "US", timeout_s: float = 5.0
+    ) -> None:
         self._store = store
         self._region = default_region
+        self._timeout = timeout_s
+        self.last: Roster | None = None
 
     async def roster(self) -> Roster:
+        try:
+            rows = await asyncio.wait_for(self._store.list(active_only=True), self._timeout)
+        except DATABASE_ERRORS:
+            if self.last is None:
+                raise
+            log.warning("roster read failed: using the last one read")
+            return self.last
         supervisors: list[Supervisor] = []
-        for row in await self._store.list(active_only=True):
+        for row in rows:
             try:
                 supervisors.append(supervisor_from_row(row, default_region=self._region))
             except RosterError as exc:
                 log.warning(
                     "skipping invalid supervisor row",
-                    extra={"supervisor_id": getattr(row, "id", None), "error": str(exc)},
+                    extra={"supervisor_id": getattr(row, "id", None), "field": exc.field},
                 )
-        return Roster(tuple(supervisors))
+        self.last = Roster(tuple(supervisors))
+        return self.last
 
 
 def job_transfers(settings: Settings) -> LiveKitTransfers:
@@ -132,7 +148,9 @@ def build_escalation(
                 "build_escalation needs `db` unless `directory` and `tickets` are given"
             )
         directory = directory or StoreDirectory(
-            SupervisorStore(db), default_region=settings.default_region
+            SupervisorStore(db),
+            default_region=settings.default_region,
+            timeout_s=settings.database_timeout_s,
         )
         tickets = tickets or TicketStore(db)
     attempts = TransferAttempts(
@@ -152,4 +170,5 @@ def build_escalation(
         attempts=attempts,
         end_session=end_session or end_session_after_reply,
         clock=clock or utc_now,
+        journal=Journal(settings.journal_dir),
     )

@@ -47,6 +47,16 @@ def _value(x: Any) -> Any:
     return getattr(x, "value", x)
 
 
+def _assurance(state: Any) -> str | None:
+    """`CallState.assurance` with the factors behind it ("basic (zip)", "strong (zip + pin)"),
+    or None for a state without one."""
+    level = _value(getattr(state, "assurance", None))
+    if not level:
+        return None
+    factors = list(getattr(getattr(state, "verification", None), "factors", []) or [])
+    return f"{level} ({' + '.join(factors)})" if factors else str(level)
+
+
 def snapshot(
     state: Any,
     *,
@@ -68,7 +78,7 @@ def snapshot(
     return {
         "caller": mask(state.call.caller_e164) if state.call.caller_e164 else "withheld",
         "verification": str(_value(verification.status)) if verification else "unverified",
-        "assurance": getattr(verification, "assurance", None)
+        "assurance": _assurance(state)
         or (
             f"by {verification.method}"
             if verification is not None and verification.method

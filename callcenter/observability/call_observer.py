@@ -167,7 +167,8 @@ class StateMetrics:
 
     def _on_verification(self, state: Any) -> None:
         status = _value(state.verification.status)
-        if status != self._verification and status in ("verified", "locked", "no_match"):
+        finished = ("verified", "locked", "account_locked", "no_match")
+        if status != self._verification and status in finished:
             metrics.verification_finished(status, state.verification.method)
         self._verification = status
 

@@ -20,6 +20,11 @@
 4. **No phone number in any line.** `MaskPhoneNumbers` rewrites E.164 numbers in the message and
    in every string field of a record as `telephony.numbers.mask` does; LiveKit's own lines
    carry SIP identities such as `sip_+14155550142`.
+5. **No secret in any line, at any level.** The same filter then applies the product's one
+   redaction layer (`callcenter.redaction.RedactingLogFilter`, lenient: ids stay readable):
+   labelled PINs, ZIP codes and account digits, cards, SSNs, e-mails, other phone notations,
+   in the message, its arguments, every string field and an exception's text; LiveKit's
+   `lk.pii.*` fields (the caller's words at DEBUG, tool arguments) are dropped whole.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from callcenter.redaction import RedactingLogFilter
 from callcenter.telephony.numbers import mask
 
 LIBRARY_LOGGERS = (
@@ -75,7 +81,8 @@ def mask_phone_numbers(text: str) -> str:
 
 
 class MaskPhoneNumbers(logging.Filter):
-    """Masks phone numbers in a record's message and string fields (never drops a record)."""
+    """Masks phone numbers in a record's message and string fields, then redacts the rest
+    (`RedactingLogFilter`); never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
@@ -89,9 +96,10 @@ class MaskPhoneNumbers(logging.Filter):
         for key, value in list(record.__dict__.items()):
             if key not in _RESERVED and isinstance(value, str) and "+" in value:
                 setattr(record, key, mask_phone_numbers(value))
-        return True
+        return _REDACT.filter(record)
 
 
+_REDACT = RedactingLogFilter()
 _MASK = MaskPhoneNumbers()
 
 

@@ -45,7 +45,7 @@ DISPOSITIONS = (
     "interrupted",  # the call's process died (crash, kill -9): nobody closed the call
 )
 PHASES = ("greeting", "verification", "orders", "billing", "wrap_up", "escalation", "ended")
-VERIFICATION_RESULTS = ("verified", "locked", "no_match", "unverified")
+VERIFICATION_RESULTS = ("verified", "locked", "account_locked", "no_match", "unverified")
 FACTORS = ("zip", "last_four", "pin", "none")
 TRANSFER_MODES = ("warm", "cold", "simulated")
 TRANSFER_OUTCOMES = (
@@ -295,8 +295,9 @@ def phase_changed(from_phase: str, to_phase: str) -> None:
 
 
 def verification_finished(result: str, factor: str | None) -> None:
-    """Verification ended: `verified` (with the factor), `locked`, `no_match`, or
-    `unverified` (the caller left or moved on before finishing)."""
+    """Verification ended: `verified` (with the factor), `locked` (this call's attempts
+    spent), `account_locked` (locked across calls), `no_match`, or `unverified` (the caller
+    left or moved on before finishing)."""
     _emit("inc", "verifications", [result, factor or "none"])
 
 

@@ -105,7 +105,7 @@ def disposition(outcome: CallOutcome | str | None, data: Mapping[str, Any]) -> D
         return Disposition.CALLBACK_BOOKED
     if value is None or value is CallOutcome.FAILED:
         return Disposition.FAILED
-    if verification == "locked":
+    if verification in ("locked", "account_locked"):
         return Disposition.VERIFICATION_FAILED
     if value is CallOutcome.RESOLVED:
         return Disposition.RESOLVED_SELF_SERVICE

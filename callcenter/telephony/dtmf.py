@@ -15,6 +15,7 @@ caller presses `#`, the turn goes in without waiting for the burst gap (or, for
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from livekit import rtc
@@ -52,9 +53,18 @@ class KeypadTask(GetDtmfTask):
 
 
 class KeypadRouter:
-    def __init__(self, session: AgentSession, *, burst_gap_s: float = BURST_GAP_S) -> None:
+    """Buffers key bursts into caller turns; `on_key` hears of every key (the idle timer)."""
+
+    def __init__(
+        self,
+        session: AgentSession,
+        *,
+        burst_gap_s: float = BURST_GAP_S,
+        on_key: Callable[[], None] | None = None,
+    ) -> None:
         self._session = session
         self._gap = burst_gap_s
+        self._on_key = on_key
         self._digits = ""
         self._flush: asyncio.TimerHandle | None = None
         self._room: rtc.Room | None = None
@@ -66,6 +76,8 @@ class KeypadRouter:
         room.on("sip_dtmf_received", self.on_dtmf)
 
     def on_dtmf(self, event: rtc.SipDTMF) -> None:
+        if self._on_key is not None:
+            self._on_key()  # any key is the caller being there, whoever collects it
         agent = self._session.current_agent
         if isinstance(agent, GetDtmfTask):
             self._count_for_task(agent, event)

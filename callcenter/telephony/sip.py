@@ -8,6 +8,7 @@ and no numbers, so the rest of the call path works the same for both.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,18 @@ ATTR_DIALLED_NUMBER = "sip.trunkPhoneNumber"
 ATTR_TRUNK_ID = "sip.trunkID"
 ATTR_RULE_ID = "sip.ruleID"
 ATTR_CALL_STATUS = "sip.callStatus"
+
+MAX_CALL_ID = 128
+"""The call record's key column; a longer SIP call id is shortened with a digest so it stays
+unique (`call_id_of`)."""
+
+
+def call_id_of(raw: str) -> str:
+    """`raw` as a call-record key: itself when it fits, else a prefix and a digest."""
+    if len(raw) <= MAX_CALL_ID:
+        return raw
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return f"{raw[: MAX_CALL_ID - 25]}~{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,7 @@ class CallInfo:
         default_region: str = "US",
     ) -> CallInfo:
         """Build from raw participant attributes; never raises on odd values."""
-        call_id = attributes.get(ATTR_CALL_ID) or room_name
+        call_id = call_id_of(attributes.get(ATTR_CALL_ID) or room_name)
         return cls(
             call_id=call_id,
             room_name=room_name,

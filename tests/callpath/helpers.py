@@ -22,7 +22,7 @@ from callcenter.core.replies import parse
 from callcenter.core.state import CallState
 from callcenter.data import Database
 from callcenter.telephony.sip import CallInfo
-from callcenter.vocabulary import TransferOutcome
+from callcenter.vocabulary import FactorKind, TransferOutcome
 from tests.support.call_states import walk_to
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -95,12 +95,14 @@ async def make_state(
     caller: str | None = MAYA,
     verified: bool = False,
     phase: Phase = Phase.GREETING,
+    factor: FactorKind = "zip",
 ) -> CallState:
     """A console-style call from `caller`, built like `start_call` builds one, then walked
-    to `phase` by legal moves (verified on the way when `verified`)."""
+    to `phase` by legal moves (verified on the way with `factor` when `verified`: the ZIP
+    code gives `basic` assurance, the PIN `strong`)."""
     info = CallInfo.for_console(caller_e164=caller, call_id="test-call")
     state = await new_call_state(info, call_deps(settings, db, escalation=escalation))
-    return walk_to(state, phase, verified=verified)
+    return walk_to(state, phase, verified=verified, factor=factor)
 
 
 async def settle(session: AgentSession[Any], timeout: float = 5.0) -> None:

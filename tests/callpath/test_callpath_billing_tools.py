@@ -21,13 +21,18 @@ from tests.callpath.helpers import (
     output_of,
     running_session,
     said,
+    then,
 )
 from tests.support.scripted_llm import ScriptedLLM, call, say
 
 
 @pytest.fixture
 async def state(db: Database, settings: Settings, escalation: FakeEscalation) -> CallState:
-    return await make_state(db, settings, escalation, verified=True, phase=Phase.BILLING)
+    # verified with the PIN: `strong` assurance, so a refund request needs no step-up
+    # (tests/security covers the step-up)
+    return await make_state(
+        db, settings, escalation, verified=True, phase=Phase.BILLING, factor="pin"
+    )
 
 
 async def _tool_turn(
@@ -93,7 +98,8 @@ async def test_malformed_invoice_number(state: CallState, tool: str) -> None:
     if tool == "request_refund":
         arguments |= {"amount": "5", "reason": "overcharged"}
     output = await _tool_turn(state, tool, arguments, is_error=True)
-    assert said(output).startswith("'the last one' is not an invoice number.")
+    assert said(output) == "That is not an invoice number. Invoice numbers look like INV-2001."
+    assert "The number given began 'the last one'." in then(output)
 
 
 async def test_payment_history(state: CallState) -> None:
@@ -140,7 +146,8 @@ async def test_refund_unreadable_amount_refused(
         {"invoice_number": "INV-2001", "amount": amount, "reason": "x"},
         is_error=True,
     )
-    assert output.endswith("Ask the caller for the amount again.")
+    assert said(output) == "I couldn't read that amount."
+    assert output.endswith("Ask the caller for the amount again, in dollars and cents.")
     assert await _refund_tickets(db) == []
 
 

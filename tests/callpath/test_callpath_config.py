@@ -138,18 +138,27 @@ def test_prewarm_refuses_a_database_that_was_not_migrated(
         worker.prewarm(SimpleNamespace(userdata={}))  # type: ignore[arg-type]
 
 
-def test_the_worker_migrates_and_seeds_once_before_it_registers(tmp_path: Path) -> None:
+def test_the_worker_migrates_and_seeds_only_the_embedded_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo customers go into the embedded SQLite default, never into a DATABASE_URL
+    database (a production PostgreSQL must not get customers whose PINs are printed by
+    `callcenter demo-data`)."""
     from callcenter import worker
+    from callcenter.config import DEFAULT_DATABASE_URL
     from callcenter.data import CustomerDirectory, Database
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    asyncio.run(worker.migrate_database(make_settings(DATABASE_URL=url)))
-
-    async def maya() -> object:
+    async def maya(url: str) -> object:
         async with await Database.open(url) as db:  # no migrate: already current
             return await CustomerDirectory(db).find_by_phone("+14155550142")
 
-    assert asyncio.run(maya()) is not None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'production.db'}"
+    asyncio.run(worker.migrate_database(make_settings(DATABASE_URL=url)))
+    assert asyncio.run(maya(url)) is None
+
+    monkeypatch.chdir(tmp_path)  # the default is var/callcenter.db, relative to the cwd
+    asyncio.run(worker.migrate_database(make_settings(DATABASE_URL=DEFAULT_DATABASE_URL)))
+    assert asyncio.run(maya(DEFAULT_DATABASE_URL)) is not None
 
 
 @pytest.mark.parametrize("noise_cancellation", [True, False])

@@ -118,7 +118,15 @@ async def test_keyed_pin_through_the_console_reaches_the_order(
         tmp_path,
         "I'm calling about my order 1002\nI'll key my PIN on the keypad\nDTMF 4421#\nHANGUP\n",
     )
-    assert record["data"]["verification"] == {"status": "verified", "attempts": 0, "method": "pin"}
+    assert record["data"]["verification"] == {
+        "status": "verified",
+        "attempts": 0,
+        "method": "pin",
+        "factors": ["pin"],
+        "identified_by": "caller_id",
+        "assurance": "strong",
+    }
+    assert record["assurance"] == "strong"
     assert record["data"]["phases"] == ["greeting", "verification", "orders", "ended"]
     spoken = [t["text"] for t in record["transcript"] if t["role"] == "agent"]
     assert any("Order 1002" in text and "processing" in text for text in spoken), spoken

@@ -32,7 +32,15 @@ SHARED = {"transfer_to_human", "request_callback", "answer_policy_question"}
 TOOLS = {
     "greeting": SHARED | {"route_to_orders", "route_to_billing", "end_call"},
     "verification": SHARED
-    | {"check_zip_code", "check_account_last_four", "check_pin", "enter_pin_on_keypad"},
+    | {
+        "check_zip_code",
+        "check_account_last_four",
+        "check_pin",
+        "enter_pin_on_keypad",
+        "identify_by_account_number",
+        "identify_by_order_number",
+        "stop_verifying",
+    },
     "orders": SHARED
     | {
         "end_call",

@@ -29,7 +29,11 @@ READ_BACK = say("(reads the result)")
 
 @pytest.fixture
 async def state(db: Database, settings: Settings, escalation: FakeEscalation) -> CallState:
-    return await make_state(db, settings, escalation, verified=True, phase=Phase.ORDERS)
+    # verified with the PIN: `strong` assurance, so cancellations and returns need no step-up
+    # (tests/security covers the step-up)
+    return await make_state(
+        db, settings, escalation, verified=True, phase=Phase.ORDERS, factor="pin"
+    )
 
 
 async def _tool_turn(
@@ -89,7 +93,10 @@ async def test_unknown_and_foreign_orders_look_the_same(state: CallState, tool: 
 @pytest.mark.parametrize("raw", ["12", "my order", "1234567890123"])
 async def test_malformed_order_number(state: CallState, tool: str, raw: str) -> None:
     output, _ = await _tool_turn(state, tool, {"order_number": raw}, is_error=True)
-    assert said(output).startswith(f"'{raw}' is not an order number.")
+    assert said(output) == "That is not an order number. Order numbers are 4 digits, like 1001."
+    # the model is told a short, masked prefix of what it sent (no digit echoed)
+    assert "The number given began '" in then(output)
+    assert not any(c.isdigit() for c in then(output).split("'")[1])
 
 
 async def test_start_return_foreign_order_is_not_found(state: CallState) -> None:
@@ -103,7 +110,7 @@ async def test_start_return_malformed(state: CallState) -> None:
     output, _ = await _tool_turn(
         state, "start_return", {"order_number": "x", "reason": "broken"}, is_error=True
     )
-    assert said(output).startswith("'x' is not an order number.")
+    assert said(output).startswith("That is not an order number.")
 
 
 # --- list / track ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from livekit.agents.testing import fake_job_context
 
 from callcenter.accounts import DatabaseAccounts
 from callcenter.call import identify_caller
-from callcenter.data import Database
+from callcenter.data import AccountLockouts, Database
 from callcenter.telephony.sip import CallInfo
 
 SIP_ATTRIBUTES = {
@@ -109,7 +109,7 @@ async def test_sip_participant_through_fake_job_context(db: Database) -> None:
         )
     assert info.is_sip and info.room_name == "fake-room"
     assert info.participant_identity == "sip_+14155550142"
-    caller = await identify_caller(DatabaseAccounts(db), info)
+    caller = await identify_caller(DatabaseAccounts(db, AccountLockouts(db)), info)
     assert caller is not None and caller.first_name == "Maya"
 
 
@@ -119,4 +119,4 @@ async def test_withheld_number_identifies_nobody(db: Database) -> None:
     )
     info = CallInfo.from_participant(participant, room_name="r")  # type: ignore[arg-type]
     assert info.caller_e164 is None
-    assert await identify_caller(DatabaseAccounts(db), info) is None
+    assert await identify_caller(DatabaseAccounts(db, AccountLockouts(db)), info) is None

@@ -40,7 +40,7 @@ def test_a_failed_transfer_during_verification_keeps_it_running_and_redacting() 
     still collecting factors, which turned off PIN redaction and recorded the call wrongly."""
     state = _to(Phase.VERIFICATION)
     state.begin_escalation(reason="a person please")
-    assert not state.collecting_secrets
+    assert state.collecting_secrets  # still verifying: a PIN said on hold is redacted too
     state.escalation_failed(reason="no answer")
     assert state.phase is Phase.VERIFICATION
     assert state.verification.running and state.collecting_secrets

@@ -9,6 +9,7 @@ from livekit import rtc
 from livekit.agents.beta.workflows import GetDtmfTask
 
 from callcenter import prompts
+from callcenter.agents.billing import BillingAgent
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.agents.orders import OrdersAgent
 from callcenter.agents.verification import VerifyCallerTask
@@ -69,6 +70,9 @@ async def test_routing_an_unverified_caller_starts_verification(
             "check_account_last_four",
             "check_pin",
             "enter_pin_on_keypad",
+            "identify_by_account_number",
+            "identify_by_order_number",
+            "stop_verifying",
             "transfer_to_human",
             "request_callback",
             "answer_policy_question",
@@ -216,37 +220,77 @@ async def test_lockout_after_max_attempts_escalates(
     scripted.assert_consumed()
 
 
-async def test_unknown_caller_number_is_no_match(
+async def test_unknown_number_identifies_by_account_number_then_two_factors(
     db: Database, settings: Settings, escalation: FakeEscalation
 ) -> None:
+    """Caller ID is never a factor on its own, and a caller from another phone can still
+    verify: the account they name, then two different factors."""
     state = await make_state(db, settings, escalation, caller=UNKNOWN)
     assert state.caller is None
     scripted = ScriptedLLM(
         say("Hello, how can I help?"),
-        call("route_to_billing"),
-        lambda req: say(req.last_tool_output()),
+        call("route_to_billing"),  # the task says its identification line itself
+        call("check_pin", pin=MAYA_PIN),  # a factor before naming an account: refused
+        say("First your account number, please."),
+        call("identify_by_account_number", account_number="ACC-100042"),
+        say("Thanks. Two of: ZIP, last four, PIN?"),
+        call("check_zip_code", zip_code=MAYA_ZIP),
+        say("One more, please."),
+        call("check_zip_code", zip_code=MAYA_ZIP),  # the same factor twice is not two
+        say("A different one, please."),
+        call("check_pin", pin=MAYA_PIN),
+        say("Thanks, you're verified."),
+        say("How can I help with billing?"),  # BillingAgent.on_enter
     )
     async with running_session(state, scripted, GreetingAgent(state)) as session:
-        result = await session.run(user_input="what's my balance")
-        is_call(result.expect.next_event(), "route_to_billing")
-        # the task completes inside its on_enter without speaking, which ends the run
-        # early; the rest of the turn (the tool result, the reply) follows in the session
-        await _wait_for(lambda: scripted.remaining == 0)
+        await session.run(user_input="what's my balance")
         await settle(session)
-        items = session.history.items
-        outputs = [i for i in items if i.type == "function_call_output"]
-        assert [o.name for o in outputs] == ["route_to_billing"]
-        assert said(outputs[0].output) == prompts.line("verification.unknown_number")
-        assert not outputs[0].is_error
-        after = items[items.index(outputs[0]) + 1 :]
-        assert [i.role for i in after if i.type == "message"] == ["assistant"]
-        assert isinstance(session.current_agent, GreetingAgent)
+        result = await session.run(user_input="my PIN is 4421")
+        is_call(result.expect.next_event(), "check_pin", pin=MAYA_PIN)
+        assert said(output_of(result.expect.next_event())) == prompts.line(
+            "verification.identify_first"
+        )
+        await session.run(user_input="account A C C one zero zero zero four two")
+        assert state.caller is not None and state.verification.needed == 2
+        await session.run(user_input="zip 94107")
+        assert not state.verified
+        await session.run(user_input="zip 94107 again")
+        assert not state.verified and state.verification.attempts == 0
+        await session.run(user_input="and my PIN is 4421")
+        await _wait_for(lambda: isinstance(session.current_agent, BillingAgent))
+    assert state.verification.status is VerificationStatus.VERIFIED
+    assert state.verification.identified_by == "account_number"
+    assert state.verification.factors == ["zip", "pin"]
+    assert state.assurance == "strong"
+    scripted.assert_consumed()
+
+
+async def test_unknown_number_and_a_wrong_account_spends_an_attempt(
+    db: Database, settings: Settings, escalation: FakeEscalation
+) -> None:
+    state = await make_state(db, settings, escalation, caller=UNKNOWN)
+    scripted = ScriptedLLM(
+        say("Hello, how can I help?"),
+        call("route_to_orders"),
+        call("identify_by_order_number", order_number="9999"),
+        lambda req: say(req.last_tool_output()),
+        call("stop_verifying"),
+        say("OK."),
+        lambda req: say(req.last_tool_output()),  # the greeting reads the route's reply
+    )
+    async with running_session(state, scripted, GreetingAgent(state)) as session:
+        await session.run(user_input="where is my order")
+        await settle(session)
+        result = await session.run(user_input="order nine nine nine nine")
+        result.expect.skip_next()
+        assert "You have 2 attempts left" in output_of(result.expect.next_event())
+        await session.run(user_input="I don't have it")
+        await _wait_for(lambda: isinstance(session.current_agent, GreetingAgent))
+        await settle(session)
+    assert state.caller is None and state.verification.attempts == 1
     assert state.verification.status is VerificationStatus.NO_MATCH
     assert state.phase is Phase.GREETING
     assert state.phases_visited() == ["greeting", "verification", "greeting"]
-    # the model was never offered a check tool for an unknown caller
-    assert all("check_zip_code" not in r.tool_names for r in scripted.requests)
-    scripted.assert_consumed()
 
 
 async def test_keypad_pin_through_get_dtmf_task(

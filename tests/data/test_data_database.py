@@ -59,11 +59,12 @@ async def test_schema_behind_is_refused_until_upgraded(empty_db: Database) -> No
         await conn.run_sync(_set_revision("0001"))
     url = empty_db.engine.url.render_as_string(hide_password=False)
     schema = empty_db.schema
-    with pytest.raises(SchemaNotCurrentError, match=r"revision 0001 .* needs 0003.*db upgrade"):
+    head = head_revision()
+    with pytest.raises(SchemaNotCurrentError, match=rf"revision 0001 .* needs {head}.*db upgrade"):
         await Database.open(url, schema=schema)
     upgraded = await Database.open(url, migrate=True, schema=schema)
     try:
-        assert await upgraded.revision() == head_revision() == "0003"
+        assert await upgraded.revision() == head
     finally:
         await upgraded.close()
     again = await Database.open(url, schema=schema)

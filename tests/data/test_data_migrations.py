@@ -40,6 +40,10 @@ EXPECTED_TABLES = {
     "webhook_deliveries",
     "live_calls",
     "screen_pops",
+    # security and durability (0004)
+    "verification_attempts",
+    "account_lockouts",
+    "journal_replays",
     "alembic_version",
 }
 
@@ -58,7 +62,7 @@ async def test_migration_creates_schema(empty_db: Database) -> None:
         version = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     assert info["tables"] == EXPECTED_TABLES
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert version == head == "0003"
+    assert version == head == "0004"
 
     def index_cols(table: str) -> list[list[str | None]]:
         cols = []

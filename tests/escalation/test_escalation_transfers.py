@@ -123,7 +123,13 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
     assert harness.hold == [ON_HOLD, DIALLING, BRIEFING, CONNECTED]
     # the briefing names the caller, verification, intent, what was done and why
     briefing = harness.consult.opened[0]["briefing"]
-    for fact in ("Dana", "verified (zip)", "orders", "looked up order 1002", "late delivery"):
+    for fact in (
+        "Dana",
+        "verified, basic assurance: caller ID + zip (NOT enough",
+        "orders",
+        "looked up order 1002",
+        "late delivery",
+    ):
         assert fact in briefing
 
 

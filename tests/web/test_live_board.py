@@ -45,7 +45,7 @@ def test_snapshot_masks_the_caller_and_follows_the_state() -> None:
     assert (row["phase"], row["verification"], row["assurance"], row["intent"]) == (
         "escalation",
         "verified",
-        "by zip",
+        "basic (zip)",  # the assurance level and the factors behind it
         "orders",
     )
     assert row["transfers"][0]["supervisor"] == "Alex Rivera" and row["waiting_for_human"]
