@@ -190,7 +190,10 @@ async def test_after_hours_the_hours_are_said_as_a_person_would_and_a_callback_i
 async def test_a_refund_on_an_invoice_opens_the_right_ticket(
     db: Database, settings: Settings
 ) -> None:
-    state = await make_state(db, settings, FakeEscalation(), verified=True, phase=Phase.BILLING)
+    # verified with the PIN: `strong` assurance, so the refund needs no step-up
+    state = await make_state(
+        db, settings, FakeEscalation(), verified=True, phase=Phase.BILLING, factor="pin"
+    )
     with fake_job_context():
         session = await _session(state, BillingAgent(state))
         result = await session.run(user_input="refund $5.00 on INV-2003")
