@@ -20,6 +20,7 @@ from callcenter.data.audit_log import AuditLog
 from callcenter.data.call_analysis import CallAnalysisStore
 from callcenter.data.callback_queue import CallbackQueue
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.data.lockouts import AccountLockouts
 from callcenter.data.users import LoginThrottle, SessionStore, UserStore
 from callcenter.data.webhook_deliveries import WebhookOutbox
 from callcenter.postcall.pipeline import caller_hash_key
@@ -46,6 +47,8 @@ class Console:
     outbox: WebhookOutbox = field(init=False)
     live: LiveCallStore = field(init=False)
     supervisors: SupervisorStore = field(init=False)
+    lockouts: AccountLockouts = field(init=False)
+    """The same lockout policy the calls use (`callcenter accounts` too)."""
 
     def __post_init__(self) -> None:
         s, db = self.settings, self.db
@@ -64,6 +67,11 @@ class Console:
         self.outbox = WebhookOutbox(db)
         self.live = LiveCallStore(db)
         self.supervisors = SupervisorStore(db, default_region=s.default_region)
+        self.lockouts = AccountLockouts(
+            db,
+            failures=s.lockout_failures,
+            window=dt.timedelta(hours=s.lockout_window_hours),
+        )
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Console:
