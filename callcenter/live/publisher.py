@@ -8,8 +8,9 @@ final state at once. A failing write is logged and never disturbs the call.
 
 `attach(session)` is the one line the call assembly (`callcenter/call.py`) needs: it watches
 the state (`CallState.watch`: phase, verification, transfer, outcome, provider switch), the
-session's turns (the last turn's latency: caller turn committed -> agent reply) and the
-session's close (the final, ended snapshot).
+session's turns (the last turn's latency: the end of the caller's speech -> the first agent
+audio as the framework measured it; for a typed turn, which has no speech, the caller's
+turn committed -> the agent's reply) and the session's close (the final, ended snapshot).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from callcenter.data.database import Database
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.observability.call_observer import reply_latency_ms
 from callcenter.telephony.numbers import mask
 
 log = logging.getLogger("callcenter.live")
@@ -128,10 +130,15 @@ class LivePublisher:
         role = getattr(ev.item, "role", None)
         if role == "user":
             self._caller_turn_at = time.monotonic()
-        elif role == "assistant" and self._caller_turn_at is not None:
-            self.last_latency_ms = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
-            self.latencies.append(self.last_latency_ms)
+        elif role == "assistant":
+            measured = reply_latency_ms(ev.item)
+            if measured is None and self._caller_turn_at is not None:
+                measured = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
             self._caller_turn_at = None
+            if measured is None:
+                return
+            self.last_latency_ms = measured
+            self.latencies.append(measured)
             self.changed()
 
     def _on_close(self, _ev: Any) -> None:

@@ -23,16 +23,11 @@ from callcenter.web.auth import SESSION_COOKIE, Permission, Principal, require
 from callcenter.web.context import console
 from callcenter.web.operations import (
     NotFound,
-    NotLocked,
     claim_callback,
-    locked_accounts,
-    masked_account,
     note_callback,
     open_screen_pop,
     resolve_callback,
     retry_delivery,
-    unlock_account,
-    unlock_account_number,
     update_supervisor,
     view_call,
 )
@@ -157,6 +152,14 @@ class CallRow(BaseModel):
     transfer_outcome: str | None
     transferred_to: str | None
     summary: str | None
+    turns: int | None = Field(description="caller and agent turns")
+    turn_latency_p50_ms: float | None
+    turn_latency_p95_ms: float | None
+    tool_calls: int | None
+    llm_prompt_tokens: int | None
+    llm_completion_tokens: int | None
+    tts_characters: int | None
+    stt_audio_s: float | None
 
 
 class CallPage(BaseModel):
@@ -488,94 +491,6 @@ async def api_update_supervisor(
     except (RosterError, ValueError) as exc:
         return invalid("body", str(exc))
     return supervisor_json(view)
-
-
-# --------------------------------------------------------------------------- locked accounts
-
-
-class LockedAccount(BaseModel):
-    customer_id: int
-    account: str = Field(description="the account number with every digit hidden")
-    locked_at: dt.datetime
-    failures: int
-    reason: str
-    last_call_id: str | None = Field(description="the call of the last verification attempt")
-
-
-class UnlockBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    note: str = Field(
-        default="",
-        max_length=1000,
-        pattern=NO_NUL,
-        description="how the caller was confirmed (kept, redacted, in the audit entry)",
-    )
-
-
-class UnlockByNumberBody(UnlockBody):
-    account: str = Field(min_length=1, max_length=64, pattern=NO_NUL, description="e.g. ACC-100042")
-
-
-class Unlocked(BaseModel):
-    customer_id: int
-    account: str
-    unlocked: bool
-
-
-UNLOCK_ERRORS = {**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}}
-
-
-@router.get(
-    "/accounts/locked", response_model=list[LockedAccount], responses=ERRORS, tags=["accounts"]
-)
-async def api_locked_accounts(
-    request: Request, who: Principal = Depends(require(Permission.ACCOUNTS))
-) -> Any:
-    """Accounts locked for phone verification, oldest lock first (supervisors, admins)."""
-    return await locked_accounts(console(request))
-
-
-async def _unlock_result(action: Any) -> Any:
-    try:
-        lock = await action
-    except NotFound:
-        return problem(404, "no such account")
-    except NotLocked:
-        return problem(409, "the account is not locked")
-    return Unlocked(
-        customer_id=lock.customer_id, account=masked_account(lock.account_number), unlocked=True
-    )
-
-
-@router.post(
-    "/accounts/{customer_id}/unlock",
-    response_model=Unlocked,
-    responses=UNLOCK_ERRORS,
-    tags=["accounts"],
-)
-async def api_unlock_account(
-    request: Request,
-    customer_id: Id,
-    body: Annotated[UnlockBody | None, Body()] = None,
-    who: Principal = Depends(require(Permission.ACCOUNTS)),
-) -> Any:
-    """Lift the account's phone-verification lock (as `callcenter accounts unlock`);
-    audited as `account.unlock`."""
-    note = body.note if body else ""
-    return await _unlock_result(unlock_account(console(request), who, customer_id, note=note))
-
-
-@router.post(
-    "/accounts/unlock", response_model=Unlocked, responses=UNLOCK_ERRORS, tags=["accounts"]
-)
-async def api_unlock_account_number(
-    request: Request,
-    body: UnlockByNumberBody,
-    who: Principal = Depends(require(Permission.ACCOUNTS)),
-) -> Any:
-    """The same, by the account number the caller reads out."""
-    c = console(request)
-    return await _unlock_result(unlock_account_number(c, who, body.account, note=body.note))
 
 
 # --------------------------------------------------------------------------- webhooks, audit

@@ -176,11 +176,13 @@ def create_app(
         text = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in errors)
         return await render_error(request, 422, text or "invalid request")
 
-    from callcenter.web import api, login, pages
+    from callcenter.web import accounts, api, login, pages
 
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(accounts.pages)
     app.include_router(api.router)
+    app.include_router(accounts.api)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:

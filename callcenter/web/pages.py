@@ -33,15 +33,11 @@ from callcenter.web.auth import (
 from callcenter.web.context import console
 from callcenter.web.operations import (
     NotFound,
-    NotLocked,
     claim_callback,
-    locked_accounts,
     note_callback,
     open_screen_pop,
     resolve_callback,
     retry_delivery,
-    unlock_account,
-    unlock_account_number,
     update_supervisor,
     view_call,
 )
@@ -251,6 +247,7 @@ CSV_COLUMNS = (
     "transfer_outcome",
     "transferred_to",
     "summary",
+    *history.METRIC_COLUMNS,
 )
 
 
@@ -484,70 +481,6 @@ async def roster_save(
                 status=422,
             )
     return RedirectResponse(f"/roster?ok=saved#supervisor-{supervisor_id}", status_code=303)
-
-
-# --------------------------------------------------------------------------- locked accounts
-
-
-@router.get("/accounts")
-async def accounts_page(
-    request: Request, who: Principal = Depends(require(Permission.ACCOUNTS))
-) -> Response:
-    c = console(request)
-    return _page(
-        request,
-        "accounts.html",
-        who,
-        locks=await locked_accounts(c),
-        failures=c.settings.lockout_failures,
-        window_hours=c.settings.lockout_window_hours,
-        error=None,
-    )
-
-
-async def _unlocked(request: Request, who: Principal, action: Any) -> Response:
-    c = console(request)
-    try:
-        await action
-    except NotFound:
-        message = "No account with that number (give it in full, as ACC- and six digits)."
-    except NotLocked:
-        message = "That account is not locked (it may have been unlocked a moment ago)."
-    else:
-        return RedirectResponse("/accounts?ok=unlocked", status_code=303)
-    return _page(
-        request,
-        "accounts.html",
-        who,
-        status=409,
-        locks=await locked_accounts(c),
-        failures=c.settings.lockout_failures,
-        window_hours=c.settings.lockout_window_hours,
-        error=message,
-    )
-
-
-@router.post("/accounts/unlock")
-async def account_unlock_by_number(
-    request: Request,
-    account: Annotated[str, Form(max_length=64)],
-    note: Annotated[str, Form(max_length=1000)] = "",
-    who: Principal = Depends(require(Permission.ACCOUNTS)),
-) -> Response:
-    """Unlock by the account number the caller reads out (as `callcenter accounts unlock`)."""
-    c = console(request)
-    return await _unlocked(request, who, unlock_account_number(c, who, account, note=note))
-
-
-@router.post("/accounts/{customer_id}/unlock")
-async def account_unlock(
-    request: Request,
-    customer_id: int,
-    note: Annotated[str, Form(max_length=1000)] = "",
-    who: Principal = Depends(require(Permission.ACCOUNTS)),
-) -> Response:
-    c = console(request)
-    return await _unlocked(request, who, unlock_account(c, who, customer_id, note=note))
 
 
 # --------------------------------------------------------------------------- webhooks, audit

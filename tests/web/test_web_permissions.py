@@ -31,7 +31,8 @@ OPS = ("ops", "admin")
 UNLOCK = ("supervisor", "admin")
 
 # (method, path template, allowed roles, body); {call}, {ticket}, {sup}, {delivery}, {pop},
-# {account} (a locked customer) are filled in per test. Pages answer 303 -> /login when anonymous; the API answers 401.
+# {account} (a locked customer) are filled in per test. Pages answer 303 -> /login when
+# anonymous; the API answers 401.
 ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/", ALL, None),
     ("POST", "/logout", ALL, {}),
@@ -81,7 +82,7 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/login")}
 
 def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
     covered = {(m, p) for m, p, _, _ in ROUTES} | PUBLIC
-    from callcenter.web import api, login, pages
+    from callcenter.web import accounts, api, login, pages
 
     app_routes = set()
     for route in [
@@ -89,6 +90,8 @@ def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
         *login.router.routes,
         *pages.router.routes,
         *api.router.routes,
+        *accounts.pages.routes,
+        *accounts.api.routes,
     ]:
         if isinstance(route, APIRoute):
             app_routes |= {(m, route.path) for m in route.methods if m != "HEAD"}
