@@ -54,6 +54,7 @@ from callcenter.core.state import CallState, VerificationState
 from callcenter.data import AccountLockouts, CallRecordStore, Database, Journal
 from callcenter.escalation.wiring import build_escalation
 from callcenter.framework import tool_schemas
+from callcenter.live.bus import live_bus
 from callcenter.live.publisher import LivePublisher
 from callcenter.providers import Providers
 from callcenter.telephony.sip import CallInfo
@@ -208,7 +209,8 @@ async def start_call(
     ProviderSwitches(state).attach(providers)
     RealtimeRescue(session, state).attach(providers)
     record.attach(session)
-    LivePublisher(db, state).attach(session)  # the console's live board (callcenter/live)
+    # the console's live board (callcenter/live), announced on Redis when configured
+    LivePublisher(db, state, bus=live_bus(settings)).attach(session)
 
     logger.info(
         "call started",

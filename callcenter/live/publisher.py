@@ -11,6 +11,8 @@ the state (`CallState.watch`: phase, verification, transfer, outcome, provider s
 session's turns (the last turn's latency: the end of the caller's speech -> the first agent
 audio as the framework measured it; for a typed turn, which has no speech, the caller's
 turn committed -> the agent's reply) and the session's close (the final, ended snapshot).
+With Redis configured (`bus`), each write is also announced there, so consoles wake at once
+instead of at their next poll.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from callcenter.data.database import Database
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.live.bus import LiveBus
 from callcenter.observability.call_observer import reply_latency_ms
 from callcenter.telephony.numbers import mask
 
@@ -102,8 +105,10 @@ def snapshot(
 class LivePublisher:
     """One per call: `changed()` on any event, `ended()` once at hang-up."""
 
-    def __init__(self, db: Database, state: Any) -> None:
+    def __init__(self, db: Database, state: Any, *, bus: LiveBus | None = None) -> None:
         self.store = LiveCallStore(db)
+        self.bus = bus
+        """Redis, when configured: each write is announced there too (`live/bus.py`)."""
         self.state = state
         self.started_at = dt.datetime.fromtimestamp(
             float(getattr(state, "started_at", time.time())), dt.UTC
@@ -150,6 +155,7 @@ class LivePublisher:
         return version
 
     async def _write(self, *, ended: bool = False) -> None:
+        version = self._version()
         try:
             await self.store.publish(
                 self.state.call.call_id,
@@ -160,7 +166,7 @@ class LivePublisher:
                     latencies=self.latencies,
                 ),
                 started_at=self.started_at,
-                version=self._version(),
+                version=version,
                 ended=ended,
             )
             self._last_write = time.monotonic()
@@ -170,6 +176,9 @@ class LivePublisher:
                 exc_info=True,
                 extra={"call_id": self.state.call.call_id},
             )
+            return
+        if self.bus is not None:  # after the row is written: a console reads it on the notice
+            await self.bus.announce("board", self.state.call.call_id, version=version)
 
     async def _later(self, delay: float) -> None:
         await asyncio.sleep(delay)

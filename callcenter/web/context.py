@@ -24,6 +24,7 @@ from callcenter.data.lockouts import AccountLockouts
 from callcenter.data.users import LoginThrottle, SessionStore, UserStore
 from callcenter.data.webhook_deliveries import WebhookOutbox
 from callcenter.postcall.pipeline import caller_hash_key
+from callcenter.web.live_feed import LiveFeed
 
 WEB_DIR = Path(__file__).resolve().parent
 LOGIN_WINDOW = dt.timedelta(minutes=15)
@@ -47,6 +48,8 @@ class Console:
     outbox: WebhookOutbox = field(init=False)
     live: LiveCallStore = field(init=False)
     supervisors: SupervisorStore = field(init=False)
+    feed: LiveFeed = field(init=False)
+    """Wakes the event streams on Redis notices (`live_feed.py`)."""
     lockouts: AccountLockouts = field(init=False)
     """The same lockout policy the calls use (`callcenter accounts` too)."""
 
@@ -67,6 +70,7 @@ class Console:
         self.outbox = WebhookOutbox(db)
         self.live = LiveCallStore(db)
         self.supervisors = SupervisorStore(db, default_region=s.default_region)
+        self.feed = LiveFeed()
         self.lockouts = AccountLockouts(
             db,
             failures=s.lockout_failures,
