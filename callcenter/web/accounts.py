@@ -90,7 +90,7 @@ async def account_unlock_by_number(
 @pages.post("/accounts/{customer_id}/unlock")
 async def account_unlock(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     note: Annotated[str, Form(max_length=1000)] = "",
     who: Principal = Depends(require(Permission.ACCOUNTS)),
 ) -> Response:

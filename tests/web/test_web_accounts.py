@@ -155,3 +155,13 @@ async def test_an_unlock_without_the_csrf_token_leaves_the_lock(
     assert (await client.post(f"/api/accounts/{customer}/unlock")).status_code == 403
     assert (await client.post(f"/accounts/{customer}/unlock", data={})).status_code == 403
     assert await AccountLockouts(db).active(customer) is not None
+
+
+async def test_an_out_of_range_account_id_is_a_clear_4xx(
+    console_app: FastAPI, db: Database, accounts: dict[str, Account]
+) -> None:
+    async with client_for(console_app) as client:
+        csrf = await login(client, accounts["admin"])
+        page = await client.post(f"/accounts/{2**63}/unlock", data={"csrf_token": csrf})
+        api = await client.post(f"/api/accounts/{2**63}/unlock", headers={"X-CSRF-Token": csrf})
+    assert page.status_code == 422 and api.status_code == 422
