@@ -7,8 +7,8 @@ start_call(settings, db, call, providers, vad)
                                         (accounts.py), the phase agents (agents/catalog.py)
   state     = new_call_state(...)       CallState, caller identified by number
   session   = build_session(...)        AgentSession[CallState] on the call's providers
-  behaviours, one line each             transcript, timers, provider switches,
-                                        realtime rescue, call record (behaviours/),
+  behaviours, one line each             transcript, call metrics, timers, provider
+                                        switches, realtime rescue, call record (behaviours/),
                                         live board (live/publisher.py)
   record opened, session started on the greeting agent
 ```
@@ -36,6 +36,7 @@ from callcenter.accounts import DatabaseAccounts
 from callcenter.agents.catalog import CATALOG
 from callcenter.agents.greeting import GreetingAgent
 from callcenter.barge_in import PHONE_AEC_WARMUP_S
+from callcenter.behaviours.call_metrics import CallMetrics
 from callcenter.behaviours.call_record import CallRecorder
 from callcenter.behaviours.provider_switches import ProviderSwitches
 from callcenter.behaviours.realtime_rescue import RealtimeRescue
@@ -53,6 +54,7 @@ from callcenter.core.state import CallState, VerificationState
 from callcenter.data import AccountLockouts, CallRecordStore, Database, Journal
 from callcenter.escalation.wiring import build_escalation
 from callcenter.framework import tool_schemas
+from callcenter.live.bus import live_bus
 from callcenter.live.publisher import LivePublisher
 from callcenter.providers import Providers
 from callcenter.telephony.sip import CallInfo
@@ -189,18 +191,26 @@ async def start_call(
     deps = call_deps(settings, db, escalation=escalation, greeting_model=providers.realtime)
     state = await new_call_state(call, deps)
     transcript = Transcript(state)
+    numbers = CallMetrics()
     record = CallRecorder(
-        state, CallRecordStore(db), transcript, journal=Journal(settings.journal_dir), db=db
+        state,
+        CallRecordStore(db),
+        transcript,
+        journal=Journal(settings.journal_dir),
+        db=db,
+        metrics=numbers,
     )
     await record.open()
 
     session = build_session(settings, providers, vad=vad, state=state)
     transcript.attach(session)
+    numbers.attach(session)
     timers = CallTimers(session, state).attach()
     ProviderSwitches(state).attach(providers)
     RealtimeRescue(session, state).attach(providers)
     record.attach(session)
-    LivePublisher(db, state).attach(session)  # the console's live board (callcenter/live)
+    # the console's live board (callcenter/live), announced on Redis when configured
+    LivePublisher(db, state, bus=live_bus(settings)).attach(session)
 
     logger.info(
         "call started",

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callcenter.business_hours import BusinessHours, parse_holidays
@@ -203,6 +210,22 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=60, alias="CALLCENTER_WEBHOOK_TIMEOUT_S"
     )
 
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CALLCENTER_REDIS_URL", "REDIS_URL")
+    )
+    """Optional: workers announce live-board changes and screen-pops on Redis pub/sub and
+    console processes wake on them (`callcenter/live/bus.py`) instead of polling the
+    database; redis://, rediss:// or unix://. Unset, or Redis unreachable: the database poll.
+    A secret (it may carry a password)."""
+    redis_channel: str = Field(
+        default="callcenter:live",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9:._-]+$",
+        alias="CALLCENTER_REDIS_CHANNEL",
+    )
+    """The pub/sub channel (one per deployment sharing a Redis)."""
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="CALLCENTER_LOG_LEVEL"
     )
@@ -225,6 +248,22 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_default(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("not a Redis URL: use redis://host:6379/0, rediss://... or unix://")
+        try:
+            from redis.asyncio.connection import parse_url
+
+            parse_url(url)
+        except ValueError as exc:  # the message names the part, never the password
+            raise ValueError(f"not a usable Redis URL: {exc}") from None
+        return SecretStr(url)
 
     @field_validator("otel_endpoint")
     @classmethod

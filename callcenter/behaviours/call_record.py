@@ -3,8 +3,9 @@ once when the session ends, however it ends (goodbye, transfer, hang-up, error, 
 and never lost.
 
 - On close the state settles its outcome (`CallState.session_closed`), and the record gets
-  the outcome, the assurance, the state's JSON (phases, handoffs, transfers, switches) and
-  the redacted transcript (names known on the call removed too).
+  the outcome, the assurance, the state's JSON (phases, handoffs, transfers, switches), the
+  call's numbers (`CallMetrics`: turn latencies, tool calls, model usage) and the redacted
+  transcript (names known on the call removed too).
 - Every `Settings.record_heartbeat_s` the live call marks its record alive; a record whose
   call stopped doing so (the process died) is closed as `interrupted` by the sweeper
   (`CallRecordStore.sweep`), which runs after each record written and at worker start.
@@ -29,6 +30,7 @@ from typing import Any
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import CloseEvent
 
+from callcenter.behaviours.call_metrics import CallMetrics
 from callcenter.behaviours.transcript import Transcript
 from callcenter.core.state import CallState
 from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database, Journal
@@ -54,8 +56,10 @@ class CallRecorder:
         *,
         journal: Journal | None = None,
         db: Database | None = None,
+        metrics: CallMetrics | None = None,
     ) -> None:
         self.state = state
+        self.metrics = metrics
         self.store = store
         self.transcript = transcript
         self.journal = journal
@@ -147,12 +151,23 @@ class CallRecorder:
                 "outcome": state.outcome or CallOutcome.ENDED,
                 "ended_at": dt.datetime.now(dt.UTC),
                 "transferred_to": state.transferred_to,
-                "data": state.record_data(),
+                "data": self._data(),
                 "transcript": self.transcript.as_record(names=names),
                 "customer_id": state.verified_customer_id,
                 "assurance": state.assurance.value,
             }
         return record
+
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.state.record_data())
+        if self.metrics is not None:
+            try:
+                data |= self.metrics.record_data()
+            except Exception:  # numbers are worth less than the record: never lose it
+                logger.exception(
+                    "call metrics not recorded", extra={"call_id": self.state.call.call_id}
+                )
+        return data
 
     async def _journal(self, record: dict[str, Any]) -> None:
         if self.journal is None:

@@ -16,6 +16,7 @@ from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent
 
 from callcenter.core.state import CallState
+from callcenter.observability.call_observer import reply_latency_ms
 from callcenter.redaction import redact
 
 
@@ -25,6 +26,8 @@ class TranscriptLine:
     text: str
     phase: str
     at: float = field(default_factory=time.time)
+    latency_ms: float | None = None
+    """An agent reply's end of caller speech → first audio, when measured."""
 
 
 class Transcript:
@@ -51,6 +54,7 @@ class Transcript:
                 role="caller" if item.role == "user" else "agent",
                 text=redact(text, secrets=secret, names=self.state.known_names()),
                 phase=self.state.phase.value,
+                latency_ms=reply_latency_ms(item),
             )
         )
 
@@ -63,6 +67,7 @@ class Transcript:
                 "text": redact(t.text, names=names) if names else t.text,
                 "phase": t.phase,
                 "at": round(t.at, 3),
+                **({"latency_ms": t.latency_ms} if t.latency_ms is not None else {}),
             }
             for t in self.lines
         ]

@@ -222,6 +222,13 @@ class AccountLockouts:
                 for r in rows
             ]
 
+    async def account_number(self, customer_id: int) -> str | None:
+        """The account number of a customer id, or None when there is no such customer."""
+        async with self._db.session() as s:
+            return await s.scalar(
+                sa.select(Customer.account_number).where(Customer.id == customer_id)
+            )
+
     async def customer_for_account(self, account: str) -> int | None:
         """The customer id of an account number as a supervisor types it (`ACC-100042`,
         `acc100042`, `100042`), or None."""

@@ -160,7 +160,7 @@ def build_escalation(
         consult=consult or room_consult(settings),
         room=room or job_room,
         on_hold_change=on_hold_change,
-        on_dial=on_dial or (screen_pop_announcer(db) if db is not None else None),
+        on_dial=on_dial or (screen_pop_announcer(db, settings) if db is not None else None),
     )
     return EscalationManager(
         settings,

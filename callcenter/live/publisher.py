@@ -8,8 +8,11 @@ final state at once. A failing write is logged and never disturbs the call.
 
 `attach(session)` is the one line the call assembly (`callcenter/call.py`) needs: it watches
 the state (`CallState.watch`: phase, verification, transfer, outcome, provider switch), the
-session's turns (the last turn's latency: caller turn committed -> agent reply) and the
-session's close (the final, ended snapshot).
+session's turns (the last turn's latency: the end of the caller's speech -> the first agent
+audio as the framework measured it; for a typed turn, which has no speech, the caller's
+turn committed -> the agent's reply) and the session's close (the final, ended snapshot).
+With Redis configured (`bus`), each write is also announced there, so consoles wake at once
+instead of at their next poll.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 
 from callcenter.data.database import Database
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.live.bus import LiveBus
+from callcenter.observability.call_observer import reply_latency_ms
 from callcenter.telephony.numbers import mask
 
 log = logging.getLogger("callcenter.live")
@@ -100,8 +105,10 @@ def snapshot(
 class LivePublisher:
     """One per call: `changed()` on any event, `ended()` once at hang-up."""
 
-    def __init__(self, db: Database, state: Any) -> None:
+    def __init__(self, db: Database, state: Any, *, bus: LiveBus | None = None) -> None:
         self.store = LiveCallStore(db)
+        self.bus = bus
+        """Redis, when configured: each write is announced there too (`live/bus.py`)."""
         self.state = state
         self.started_at = dt.datetime.fromtimestamp(
             float(getattr(state, "started_at", time.time())), dt.UTC
@@ -128,10 +135,15 @@ class LivePublisher:
         role = getattr(ev.item, "role", None)
         if role == "user":
             self._caller_turn_at = time.monotonic()
-        elif role == "assistant" and self._caller_turn_at is not None:
-            self.last_latency_ms = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
-            self.latencies.append(self.last_latency_ms)
+        elif role == "assistant":
+            measured = reply_latency_ms(ev.item)
+            if measured is None and self._caller_turn_at is not None:
+                measured = round((time.monotonic() - self._caller_turn_at) * 1000, 1)
             self._caller_turn_at = None
+            if measured is None:
+                return
+            self.last_latency_ms = measured
+            self.latencies.append(measured)
             self.changed()
 
     def _on_close(self, _ev: Any) -> None:
@@ -143,6 +155,7 @@ class LivePublisher:
         return version
 
     async def _write(self, *, ended: bool = False) -> None:
+        version = self._version()
         try:
             await self.store.publish(
                 self.state.call.call_id,
@@ -153,7 +166,7 @@ class LivePublisher:
                     latencies=self.latencies,
                 ),
                 started_at=self.started_at,
-                version=self._version(),
+                version=version,
                 ended=ended,
             )
             self._last_write = time.monotonic()
@@ -163,6 +176,9 @@ class LivePublisher:
                 exc_info=True,
                 extra={"call_id": self.state.call.call_id},
             )
+            return
+        if self.bus is not None:  # after the row is written: a console reads it on the notice
+            await self.bus.announce("board", self.state.call.call_id, version=version)
 
     async def _later(self, delay: float) -> None:
         await asyncio.sleep(delay)

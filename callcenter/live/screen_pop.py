@@ -20,6 +20,7 @@ from typing import Any
 
 from callcenter.data.database import Database
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.live.bus import LiveBus, live_bus
 from callcenter.live.publisher import snapshot
 from callcenter.redaction import redact
 
@@ -42,9 +43,15 @@ class ScreenPop:
 
 
 async def announce_transfer(
-    db: Database, state: Any, supervisor_id: int | None, *, summary: str = ""
+    db: Database,
+    state: Any,
+    supervisor_id: int | None,
+    *,
+    summary: str = "",
+    bus: LiveBus | None = None,
 ) -> ScreenPop:
-    """Mint the token and store the card for this dial of `supervisor_id`."""
+    """Mint the token and store the card for this dial of `supervisor_id` (and announce it
+    on Redis when configured, so the card appears without waiting for a poll)."""
     row = snapshot(state)
     briefing = {
         "caller": row["caller"],
@@ -59,14 +66,18 @@ async def announce_transfer(
         "screen-pop announced",
         extra={"call_id": state.call.call_id, "supervisor_id": supervisor_id},
     )
+    if bus is not None:
+        await bus.announce("pop", state.call.call_id, supervisor_id=supervisor_id)
     return ScreenPop(token=token)
 
 
-def screen_pop_announcer(db: Database) -> Any:
-    """The escalation's `DialAnnouncer`: (state, supervisor, briefing) -> SIP headers."""
+def screen_pop_announcer(db: Database, settings: Any = None) -> Any:
+    """The escalation's `DialAnnouncer`: (state, supervisor, briefing) -> SIP headers.
+    With `settings` naming a Redis, the pop is announced there too."""
 
     async def announce(state: Any, supervisor: Any, briefing: str) -> dict[str, str]:
-        pop = await announce_transfer(db, state, supervisor.id, summary=briefing)
+        bus = live_bus(settings) if settings is not None else None
+        pop = await announce_transfer(db, state, supervisor.id, summary=briefing, bus=bus)
         return pop.sip_headers
 
     return announce

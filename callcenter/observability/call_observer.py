@@ -116,6 +116,18 @@ def observe_job(ctx: Any, settings: Any) -> None:
         ctx.add_shutdown_callback(tracing.flush_tracing)
 
 
+def reply_latency_ms(item: Any) -> float | None:
+    """An agent reply's end of caller speech → first agent audio, in ms, when the framework
+    measured it (an assistant `ChatMessage` answering speech); None otherwise."""
+    if getattr(item, "role", None) != "assistant":
+        return None
+    report = getattr(item, "metrics", None) or {}
+    value = report.get("e2e_latency") if isinstance(report, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    return round(float(value) * 1000, 1)
+
+
 def _seconds(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value >= 0 else None
 

@@ -132,26 +132,51 @@ def _percentile(values: Sequence[float], q: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
 
 
+def _tool_calls(value: Any) -> dict[str, int] | None:
+    """The record's `tool_calls` (name -> count), None when the record predates them."""
+    if not isinstance(value, Mapping):
+        return None
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, int) and v > 0}
+
+
 def metrics(
     data: Mapping[str, Any],
     transcript: Sequence[Mapping[str, Any]],
     started_at: dt.datetime,
     ended_at: dt.datetime | None,
+    *,
+    live_latencies_ms: Sequence[float] = (),
 ) -> dict[str, Any]:
-    """Per-call numbers. Latency and model usage appear when the record carries them
-    (`turn_latencies_ms`, `usage`); otherwise they are None ("not recorded"), never 0."""
+    """Per-call numbers. `turns` counts caller and agent turns together.
+
+    Turn latency is the end of the caller's speech → the first agent audio, as the call
+    recorded it (`turn_latencies_ms`, `behaviours/call_metrics.py`); a typed call has none,
+    and then the live board's measure of it (`live_latencies_ms`: the caller's turn → the
+    agent's reply) is used, and `turn_latency_measure` says which (`speech` or `reply`).
+    Tool calls and model usage appear when the record carries them (`tool_calls`, `usage`);
+    otherwise they are None ("not recorded"), never 0."""
     latencies = [float(x) for x in data.get("turn_latencies_ms") or [] if x is not None]
+    measure = "speech" if latencies else None
+    if not latencies:
+        latencies = [float(x) for x in live_latencies_ms if x is not None]
+        measure = "reply" if latencies else None
+    tools = _tool_calls(data.get("tool_calls"))
+    caller_turns = sum(1 for t in transcript if t.get("role") == "caller")
+    agent_turns = sum(1 for t in transcript if t.get("role") == "agent")
     return {
         "duration_s": round((ended_at - started_at).total_seconds(), 1) if ended_at else None,
-        "caller_turns": sum(1 for t in transcript if t.get("role") == "caller"),
-        "agent_turns": sum(1 for t in transcript if t.get("role") == "agent"),
+        "turns": caller_turns + agent_turns,
+        "caller_turns": caller_turns,
+        "agent_turns": agent_turns,
         "actions": len(data.get("actions") or []),
-        "tool_calls": data.get("tool_calls"),
+        "tool_calls": sum(tools.values()) if tools is not None else None,
+        "tool_calls_by_name": tools,
         "handoffs": len(data.get("handoffs") or []),
         "transfer_attempts": len(data.get("transfer_attempts") or []),
         "provider_switches": len(data.get("provider_switches") or []),
         "turn_latency_p50_ms": _percentile(latencies, 50),
         "turn_latency_p95_ms": _percentile(latencies, 95),
+        "turn_latency_measure": measure,
         "usage": data.get("usage"),
     }
 
@@ -196,14 +221,19 @@ def analyse(
     turn_latencies_ms: list[float] | None = None,
 ) -> CallAnalysisView:
     """Analyse a closed `CallRecordView` (or anything with the same attributes). `summary`:
-    the model's fields (`llm_summary`); without it the template fills them."""
+    the model's fields (`llm_summary`); without it the template fills them.
+    `turn_latencies_ms`: the live board's, used when the record has none (`metrics`)."""
     data: dict[str, Any] = dict(record.data or {})
-    if turn_latencies_ms and not data.get("turn_latencies_ms"):
-        data["turn_latencies_ms"] = list(turn_latencies_ms)
     disp = disposition(record.outcome, data)
     source = "llm" if summary is not None else "template"
     summary = summary or template_summary(disp, data, record.transferred_to)
-    per_call = metrics(data, record.transcript or [], record.started_at, record.ended_at)
+    per_call = metrics(
+        data,
+        record.transcript or [],
+        record.started_at,
+        record.ended_at,
+        live_latencies_ms=turn_latencies_ms or (),
+    )
     per_call["summary_fields"] = asdict(summary)
     if summary_usage:
         per_call["summary_usage"] = summary_usage

@@ -152,6 +152,14 @@ class CallRow(BaseModel):
     transfer_outcome: str | None
     transferred_to: str | None
     summary: str | None
+    turns: int | None = Field(description="caller and agent turns")
+    turn_latency_p50_ms: float | None
+    turn_latency_p95_ms: float | None
+    tool_calls: int | None
+    llm_prompt_tokens: int | None
+    llm_completion_tokens: int | None
+    tts_characters: int | None
+    stt_audio_s: float | None
 
 
 class CallPage(BaseModel):

@@ -6,6 +6,7 @@
   `/api/openapi.json` (behind login like everything else).
 - Background work in each console process: the post-call pipeline (analysis + webhook
   queue) and the webhook deliverer, every second; both are safe with several processes.
+  With Redis configured, one listener for the workers' live notices (`web/live_feed.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callcenter.config import Settings
 from callcenter.data import Database
+from callcenter.live.bus import live_bus
 from callcenter.web.auth import SESSION_COOKIE, LoginRequired, Refused
 from callcenter.web.context import WEB_DIR, Console
 
@@ -96,6 +98,10 @@ def create_app(
         console = Console.build(settings, database)
         app.state.console = console
         tasks = await _background(console) if background else []
+        bus = live_bus(settings)
+        if bus is not None:  # live notices from the workers (callcenter/live/bus.py)
+            listen = bus.listen(console.feed.notice, console.feed.state)
+            tasks.append(asyncio.create_task(listen, name="redis live notices"))
         log.info("console ready", extra={"database": database.url})
         try:
             yield
@@ -105,6 +111,8 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if bus is not None:
+                await bus.close()
             if own:
                 await database.close()
 
@@ -176,11 +184,13 @@ def create_app(
         text = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in errors)
         return await render_error(request, 422, text or "invalid request")
 
-    from callcenter.web import api, login, pages
+    from callcenter.web import accounts, api, login, pages
 
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(accounts.pages)
     app.include_router(api.router)
+    app.include_router(accounts.api)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:

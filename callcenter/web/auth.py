@@ -47,6 +47,8 @@ class Permission(enum.StrEnum):
     ROSTER_EDIT = "roster.edit"
     WEBHOOKS = "webhooks"
     """The webhook delivery log; queue a dead delivery again."""
+    ACCOUNTS = "accounts"
+    """Accounts locked by failed phone verification: see them, unlock one."""
     AUDIT = "audit"
     USERS = "users"
 
@@ -60,6 +62,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.ROSTER_VIEW: _ALL,
     Permission.ROSTER_EDIT: _OPS,
     Permission.WEBHOOKS: _OPS,
+    # Unlocking lets a caller try verification again: a decision about a customer's
+    # identity, made by the supervisors who take those callers (and admins), not by ops,
+    # who run the roster and integrations.
+    Permission.ACCOUNTS: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.USERS: frozenset({Role.ADMIN}),
 }

@@ -20,9 +20,11 @@ from callcenter.data.audit_log import AuditLog
 from callcenter.data.call_analysis import CallAnalysisStore
 from callcenter.data.callback_queue import CallbackQueue
 from callcenter.data.live_calls import LiveCallStore
+from callcenter.data.lockouts import AccountLockouts
 from callcenter.data.users import LoginThrottle, SessionStore, UserStore
 from callcenter.data.webhook_deliveries import WebhookOutbox
 from callcenter.postcall.pipeline import caller_hash_key
+from callcenter.web.live_feed import LiveFeed
 
 WEB_DIR = Path(__file__).resolve().parent
 LOGIN_WINDOW = dt.timedelta(minutes=15)
@@ -46,6 +48,10 @@ class Console:
     outbox: WebhookOutbox = field(init=False)
     live: LiveCallStore = field(init=False)
     supervisors: SupervisorStore = field(init=False)
+    feed: LiveFeed = field(init=False)
+    """Wakes the event streams on Redis notices (`live_feed.py`)."""
+    lockouts: AccountLockouts = field(init=False)
+    """The same lockout policy the calls use (`callcenter accounts` too)."""
 
     def __post_init__(self) -> None:
         s, db = self.settings, self.db
@@ -64,6 +70,12 @@ class Console:
         self.outbox = WebhookOutbox(db)
         self.live = LiveCallStore(db)
         self.supervisors = SupervisorStore(db, default_region=s.default_region)
+        self.feed = LiveFeed()
+        self.lockouts = AccountLockouts(
+            db,
+            failures=s.lockout_failures,
+            window=dt.timedelta(hours=s.lockout_window_hours),
+        )
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Console:

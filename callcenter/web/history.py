@@ -156,6 +156,8 @@ class HistoryRow:
     transfer_outcome: str | None
     transferred_to: str | None
     summary: str | None
+    metrics: dict[str, Any] | None = None
+    """The analysis' per-call metrics (None until the call is analysed)."""
 
     @property
     def duration_s(self) -> float | None:
@@ -175,7 +177,31 @@ class HistoryRow:
             "transfer_outcome": self.transfer_outcome,
             "transferred_to": self.transferred_to,
             "summary": self.summary,
+            **metric_columns(self.metrics),
         }
+
+
+METRIC_COLUMNS = (
+    "turns",
+    "turn_latency_p50_ms",
+    "turn_latency_p95_ms",
+    "tool_calls",
+    "llm_prompt_tokens",
+    "llm_completion_tokens",
+    "tts_characters",
+    "stt_audio_s",
+)
+"""The per-call metrics in the list, the API's rows and the CSV: flat, one value each."""
+
+
+def metric_columns(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`METRIC_COLUMNS` from an analysis' metrics; None for what was not recorded."""
+    m = metrics or {}
+    found = m.get("usage")
+    usage: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    values = {k: m.get(k) for k in METRIC_COLUMNS[:4]}
+    values |= {k: usage.get(k) for k in METRIC_COLUMNS[4:]}
+    return values
 
 
 _COLUMNS = (
@@ -191,6 +217,7 @@ _COLUMNS = (
     CallAnalysis.verified,
     CallAnalysis.transfer_outcome,
     CallAnalysis.summary,
+    CallAnalysis.metrics,
 )
 
 
@@ -237,6 +264,7 @@ def _row(r: Any) -> HistoryRow:
         transfer_outcome=r.transfer_outcome,
         transferred_to=r.transferred_to,
         summary=r.summary,
+        metrics=r.metrics if isinstance(r.metrics, dict) else None,
     )
 
 

@@ -10,8 +10,10 @@ from fastapi import Request
 
 from callcenter.data.callback_queue import CallbackResolution, QueueError
 from callcenter.data.live_calls import ScreenPopView
+from callcenter.data.lockouts import LockoutView
 from callcenter.data.models import utcnow
 from callcenter.data.users import Role
+from callcenter.redaction import redact
 from callcenter.staff import RosterError
 from callcenter.web.auth import Principal, Refused, refuse
 from callcenter.web.context import Console
@@ -116,19 +118,109 @@ async def open_screen_pop(
     return pop
 
 
+class NotLocked(Exception):
+    """The account exists but has no active lock (someone unlocked it already)."""
+
+
+def masked_account(account_number: str) -> str:
+    """An account number with every digit hidden: its last four digits are a verification
+    factor, so not even part of them is shown (``ACC-100042`` -> ``ACC-••••••``)."""
+    return "".join("•" if ch.isdigit() else ch for ch in account_number)
+
+
+def _unlocked_by(who: Principal, supervisor_name: str | None) -> str:
+    """What `account_lockouts.unlocked_by` records (as `callcenter accounts unlock --by`
+    does): the roster name of a supervisor, else the console user's id and role. Never the
+    e-mail: the store redacts e-mail addresses."""
+    if supervisor_name:
+        return f"{supervisor_name} (console)"
+    return f"console user #{who.user.id} ({who.role.value})"
+
+
+async def unlock_account(
+    c: Console, who: Principal, customer_id: int, *, note: str = ""
+) -> LockoutView:
+    """Lift an account's phone-verification lock with `AccountLockouts.unlock`, the call
+    behind `callcenter accounts unlock`; audited as `account.unlock` (the account masked,
+    the note redacted). `NotFound` when there is no such account, `NotLocked` when it has
+    no active lock. Returns the lock as it was."""
+    lock = await c.lockouts.active(customer_id)
+    if lock is None:
+        if await c.lockouts.account_number(customer_id) is None:
+            raise NotFound("account")
+        raise NotLocked()
+    name = None
+    if who.user.supervisor_id is not None:
+        sup = await c.supervisors.get(who.user.supervisor_id)
+        name = sup.name if sup is not None else None
+    if not await c.lockouts.unlock(customer_id, by=_unlocked_by(who, name)):
+        raise NotLocked()  # unlocked by someone else a moment ago
+    detail: dict[str, Any] = {
+        "account": masked_account(lock.account_number),
+        "failures": lock.failures,
+        "locked_at": lock.locked_at.isoformat(),
+    }
+    text = redact(" ".join(note.split()))[:NOTE_LIMIT]
+    if text:
+        detail["note"] = text
+    await _audit(c, who, "account.unlock", "account", customer_id, **detail)
+    return lock
+
+
+async def unlock_account_number(
+    c: Console, who: Principal, account: str, *, note: str = ""
+) -> LockoutView:
+    """`unlock_account` for an account number as a caller reads it (`ACC-100042`,
+    `100042`), found as `callcenter accounts unlock` finds it; `NotFound` when no account
+    has that number."""
+    customer_id = await c.lockouts.customer_for_account(account[:64])
+    if customer_id is None:
+        raise NotFound("account")
+    return await unlock_account(c, who, customer_id, note=note)
+
+
+async def locked_accounts(c: Console) -> list[dict[str, Any]]:
+    """Every active lock, oldest first, as the page and the API show it: the account
+    masked, the customer by id, the call of the last verification attempt (to read what
+    happened before deciding)."""
+    rows = []
+    for lock in await c.lockouts.locked():
+        last = await c.lockouts.attempts(lock.customer_id, limit=1)
+        rows.append(
+            {
+                "customer_id": lock.customer_id,
+                "account": masked_account(lock.account_number),
+                "locked_at": lock.locked_at,
+                "failures": lock.failures,
+                "reason": lock.reason,
+                "last_call_id": last[0].call_id if last else None,
+            }
+        )
+    return rows
+
+
+NOTE_LIMIT = 300
+"""Characters of an unlock note kept in the audit entry (how the caller was confirmed)."""
+
+
 def recent(since: dt.timedelta) -> dt.datetime:
     return utcnow() - since
 
 
 __all__ = [
     "NotFound",
+    "NotLocked",
     "QueueError",
     "RosterError",
     "claim_callback",
+    "locked_accounts",
+    "masked_account",
     "note_callback",
     "open_screen_pop",
     "resolve_callback",
     "retry_delivery",
+    "unlock_account",
+    "unlock_account_number",
     "update_supervisor",
     "view_call",
 ]

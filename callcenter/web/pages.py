@@ -53,6 +53,7 @@ NOTICES = {
     "unreachable": "Callback closed: caller unreachable.",
     "saved": "Supervisor saved.",
     "requeued": "Delivery queued again.",
+    "unlocked": "Account unlocked: the caller can verify again on their next call.",
 }
 
 
@@ -107,7 +108,8 @@ async def events(
 ) -> Response:
     """Server-sent events: `board` (the board's rows, when `board_updates`) and `pop`
     (a screen-pop card for this supervisor). `once`: send what there is now and close
-    (for clients that poll instead of keeping a stream open)."""
+    (for clients that poll instead of keeping a stream open). Read from the database
+    every `board.POLL_S`, or on each Redis notice when configured (`live_feed.py`)."""
     c = console(request)
     if board_updates and not who.can(Permission.BOARD):
         board_updates = False
@@ -118,6 +120,7 @@ async def events(
         last_check = asyncio.get_running_loop().time()
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
+            token = c.feed.token()  # before reading: a notice during the read is not lost
             now = asyncio.get_running_loop().time()
             if now - last_check > 30:  # the session may have expired or been ended
                 last_check = now
@@ -138,7 +141,7 @@ async def events(
             yield ": keep-alive\n\n"
             if once:
                 return
-            await asyncio.sleep(board.POLL_S)
+            await c.feed.wait(token, board.POLL_S)  # a Redis notice, or the poll interval
 
     return StreamingResponse(
         stream(),
@@ -246,6 +249,7 @@ CSV_COLUMNS = (
     "transfer_outcome",
     "transferred_to",
     "summary",
+    *history.METRIC_COLUMNS,
 )
 
 

@@ -230,3 +230,18 @@ async def test_whole_call_through_audio_io(
     assert "shipped" in spoken  # order 1001 was looked up and read back
     assert chat.requests_for("/audio") == []  # no fallback to OpenAI STT/TTS
     assert record is not None and record.to_dict()["data"]["provider_switches"] == []
+    # the call's numbers on its record (behaviours/call_metrics.py): each answered caller
+    # turn's end of speech -> first agent audio, the tools by name, what the models used
+    data = record.to_dict()["data"]
+    assert len(data["turn_latencies_ms"]) >= len(TURNS)
+    assert all(ms > 0 for ms in data["turn_latencies_ms"])
+    assert data["tool_calls"].get("lookup_order") == 1
+    usage = data["usage"]
+    assert usage["llm_prompt_tokens"] > 0 and usage["llm_completion_tokens"] > 0
+    assert usage["tts_characters"] >= len("shipped")
+    assert usage["stt_audio_s"] > 0
+    assert {m["kind"] for m in usage["models"]} >= {"llm", "tts", "stt"}
+    # and each agent line that answered speech shows its own latency in the transcript
+    timed = [t for t in record.to_dict()["transcript"] if t.get("latency_ms") is not None]
+    assert len(timed) >= len(TURNS) and all(t["role"] == "agent" for t in timed)
+    assert sorted(t["latency_ms"] for t in timed) == sorted(data["turn_latencies_ms"])

@@ -21,6 +21,8 @@ from fastapi import FastAPI
 
 from callcenter.config import Settings, load_settings
 from callcenter.data import CallRecordStore, Database, TicketStore
+from callcenter.data.enums import AttemptOutcome
+from callcenter.data.lockouts import AccountLockouts
 from callcenter.data.users import Role, UserStore
 from callcenter.web.app import create_app
 from callcenter.web.passwords import hash_password
@@ -174,6 +176,23 @@ TRANSCRIPT: list[dict[str, Any]] = [
     },
     {"role": "caller", "text": "my zip is [redacted]", "phase": "verification", "at": 1796058008.0},
 ]
+
+
+async def lock_account(db: Database, account: str, *, failures: int = 2) -> int:
+    """Lock `account` for phone verification as `failures` wrong answers do; its customer id."""
+    lockouts = AccountLockouts(db, failures=failures)
+    customer_id = await lockouts.customer_for_account(account)
+    assert customer_id is not None, account
+    for _ in range(failures):
+        await lockouts.record_attempt(
+            customer_id=customer_id,
+            factor="pin",
+            outcome=AttemptOutcome.WRONG,
+            call_id="call-locked",
+            caller_e164="+14155550142",
+        )
+    assert await lockouts.active(customer_id) is not None
+    return customer_id
 
 
 async def add_callback(

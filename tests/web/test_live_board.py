@@ -154,6 +154,16 @@ async def test_a_console_call_publishes_every_phase_to_the_board(
         assert analysis.disposition is Disposition.TRANSFERRED
         assert analysis.metrics["turn_latency_p50_ms"] is not None
         assert analysis.metrics["turn_latency_p95_ms"] >= analysis.metrics["turn_latency_p50_ms"]
+        # typed turns have no speech: the board's reply time, and the page says which
+        assert analysis.metrics["turn_latency_measure"] == "reply"
+        # the tools the model called, by name, as the framework reported them
+        by_name = analysis.metrics["tool_calls_by_name"]
+        assert by_name["check_zip_code"] == 1 and by_name["transfer_to_human"] == 1
+        assert analysis.metrics["tool_calls"] == sum(by_name.values())
+        # the degraded model is no network model: its usage is there, and it is zero
+        usage = analysis.metrics["usage"]
+        assert [m["model"] for m in usage["models"]] == ["degraded-rules"]
+        assert usage["llm_prompt_tokens"] == 0
         # a day after the call ends its row leaves the table
         assert await LiveCallStore(db).sweep(older_than=dt.timedelta(days=1)) == 0
         assert await LiveCallStore(db).sweep(older_than=dt.timedelta(seconds=-1)) >= 1

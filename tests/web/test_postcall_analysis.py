@@ -73,12 +73,40 @@ def test_metrics_say_not_recorded_instead_of_zero() -> None:
     transcript = [{"role": "caller"}, {"role": "agent"}, {"role": "agent"}]
     m = metrics(SERVED_DATA, transcript, start, start + dt.timedelta(seconds=61))
     assert (m["caller_turns"], m["agent_turns"], m["handoffs"], m["duration_s"]) == (1, 2, 4, 61.0)
+    assert m["turns"] == 3
     assert m["turn_latency_p50_ms"] is None and m["usage"] is None
+    assert m["tool_calls"] is None and m["tool_calls_by_name"] is None
+    assert m["turn_latency_measure"] is None
     timed = metrics(
         {**SERVED_DATA, "turn_latencies_ms": [100, 200, 300, 400, 1000]}, [], start, None
     )
     assert timed["turn_latency_p50_ms"] == 300.0
     assert 400 < timed["turn_latency_p95_ms"] <= 1000
+    assert timed["turn_latency_measure"] == "speech"
+
+
+def test_metrics_count_tool_calls_by_name_and_keep_usage() -> None:
+    import datetime as dt
+
+    start = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    usage = {"llm_prompt_tokens": 1200, "llm_completion_tokens": 80, "models": []}
+    data = {
+        **SERVED_DATA,
+        "tool_calls": {"lookup_order": 2, "check_zip": 1},
+        "usage": usage,
+        "turn_latencies_ms": [],
+    }
+    m = metrics(data, [], start, None, live_latencies_ms=[900.0, 1100.0])
+    assert m["tool_calls"] == 3
+    assert m["tool_calls_by_name"] == {"lookup_order": 2, "check_zip": 1}
+    assert m["usage"] == usage
+    # no speech latency on the record (a typed call): the board's reply time, labelled so
+    assert m["turn_latency_measure"] == "reply"
+    assert m["turn_latency_p50_ms"] == 1000.0
+    # the record's own speech latencies win over the board's
+    spoken = metrics({**data, "turn_latencies_ms": [400.0]}, [], start, None,
+                     live_latencies_ms=[900.0])  # fmt: skip
+    assert (spoken["turn_latency_p50_ms"], spoken["turn_latency_measure"]) == (400.0, "speech")
 
 
 def test_caller_hash_is_keyed() -> None:

@@ -24,10 +24,12 @@ import pytest
 from callcenter.core.phases import Phase
 from callcenter.core.state import CallState
 from callcenter.data import Database, TicketStore
+from callcenter.data.lockouts import AccountLockouts
 from callcenter.data.users import Role
 from callcenter.live.publisher import LivePublisher
 from callcenter.live.screen_pop import announce_transfer
 from callcenter.telephony.sip import CallInfo
+from tests.web.conftest import lock_account
 from tests.web.live_server import PASSWORD, Site, serve
 
 CHROMIUM = Path(os.environ.get("CALLCENTER_CHROMIUM", "/usr/bin/chromium"))
@@ -318,3 +320,21 @@ def test_screen_pop_during_a_warm_transfer(page: Any, site: Site, shots: Path) -
     card.get_by_role("link", name="Open call").click()
     expect(page.get_by_test_id("pop-page")).to_contain_text("checked balance")
     assert page.url.endswith(path)
+
+
+def test_unlock_a_locked_account(page: Any, site: Site, shots: Path) -> None:
+    customer = site.run(lambda db: lock_account(db, "ACC-100077"))
+    _login(page, site, "lead@example.com")  # a supervisor: supervisors unlock, ops do not
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Locked accounts").click()
+    row = page.locator(f"#account-{customer}")
+    expect(row).to_contain_text("ACC-••••••")
+    expect(row).to_contain_text("wrong verification answers")
+    page.screenshot(path=str(shots / "accounts.png"), full_page=True)
+    assert "100077" not in page.content()
+    row.get_by_placeholder("How you confirmed the caller").fill("called back on the number on file")
+    row.get_by_role("button", name="Unlock").click()
+    expect(page.locator(".notice")).to_contain_text("Account unlocked")
+    expect(page.locator(f"#account-{customer}")).to_have_count(0)
+    assert site.run(lambda db: AccountLockouts(db).active(customer)) is None

@@ -334,3 +334,69 @@ async def test_roster_edit_validates_like_the_cli_and_is_audited(
         "transfer_mode",
         "working_hours",
     ]
+
+
+MEASURED = {
+    **SERVED_DATA,
+    "turn_latencies_ms": [620.0, 810.0, 1490.0],
+    "tool_calls": {"check_zip_code": 1, "lookup_order": 2},
+    "usage": {
+        "llm_prompt_tokens": 5400,
+        "llm_prompt_cached_tokens": 1200,
+        "llm_completion_tokens": 310,
+        "tts_characters": 742,
+        "tts_audio_s": 48.2,
+        "stt_audio_s": 61.5,
+        "models": [{"kind": "llm", "provider": "openai", "model": "gpt-4o-mini"}],
+    },
+}
+TIMED_TRANSCRIPT = [
+    {"role": "caller", "text": "where is my order", "phase": "orders", "at": 1796058020.0},
+    {
+        "role": "agent",
+        "text": "It shipped yesterday.",
+        "phase": "orders",
+        "at": 1796058021.5,
+        "latency_ms": 810.0,
+    },
+]
+
+
+async def test_per_call_metrics_on_the_call_page_the_api_and_the_csv(
+    db: Database, ops: httpx.AsyncClient
+) -> None:
+    await add_call(db, "m-measured", started=T0, data=MEASURED, transcript=TIMED_TRANSCRIPT)
+    await add_call(db, "m-old", started=T0 - dt.timedelta(hours=1))  # no numbers recorded
+    await PostCallPipeline(db, web_settings()).run_once()
+    async with ops:
+        page = await ops.get("/calls/m-measured")
+        detail = await ops.get("/api/calls/m-measured")
+        listed = await ops.get("/api/calls")
+        exported = await ops.get("/calls.csv")
+    html = page.text
+    for expected in (
+        "p50 810 ms · p95 1422 ms",
+        "end of the caller&#39;s speech → first agent audio",
+        "check_zip_code ×1",
+        "lookup_order ×2",
+        "5,400 prompt (1,200 cached) · 310 completion tokens",
+        "TTS 742 characters · 48.2 s audio",
+        "STT 61.5 s audio",
+        "openai gpt-4o-mini",
+    ):
+        assert expected in html, expected
+    # the agent's line carries its own latency
+    assert re.search(r"It shipped yesterday\. <span[^>]*turn-latency[^>]*>810 ms<", html)
+    metrics = detail.json()["analysis"]["metrics"]
+    assert metrics["tool_calls"] == 3 and metrics["turns"] == 2
+    assert metrics["usage"]["stt_audio_s"] == 61.5
+    assert detail.json()["transcript"][1]["latency_ms"] == 810.0
+    rows = {r["call_id"]: r for r in listed.json()["calls"]}
+    assert rows["m-measured"]["turn_latency_p50_ms"] == 810.0
+    assert rows["m-measured"]["llm_prompt_tokens"] == 5400
+    assert rows["m-old"]["tool_calls"] is None and rows["m-old"]["llm_prompt_tokens"] is None
+    csv_rows = {r["call_id"]: r for r in csv.DictReader(io.StringIO(exported.text))}
+    assert csv_rows["m-measured"]["tool_calls"] == "3"
+    assert csv_rows["m-measured"]["tts_characters"] == "742"
+    assert csv_rows["m-measured"]["turn_latency_p95_ms"] == "1422.0"
+    assert csv_rows["m-old"]["stt_audio_s"] == ""

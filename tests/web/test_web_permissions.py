@@ -17,13 +17,22 @@ from fastapi.routing import APIRoute
 from callcenter.data import Database
 from callcenter.data.live_calls import LiveCallStore
 from callcenter.web.auth import PERMISSIONS, Permission
-from tests.web.conftest import Account, add_call, add_callback, client_for, login
+from tests.web.conftest import (
+    Account,
+    add_call,
+    add_callback,
+    client_for,
+    lock_account,
+    login,
+)
 
 ALL = ("supervisor", "ops", "admin")
 OPS = ("ops", "admin")
+UNLOCK = ("supervisor", "admin")
 
-# (method, path template, allowed roles, body); {call}, {ticket}, {sup}, {delivery}, {pop}
-# are filled in per test. Pages answer 303 -> /login when anonymous; the API answers 401.
+# (method, path template, allowed roles, body); {call}, {ticket}, {sup}, {delivery}, {pop},
+# {account} (a locked customer) are filled in per test. Pages answer 303 -> /login when
+# anonymous; the API answers 401.
 ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/", ALL, None),
     ("POST", "/logout", ALL, {}),
@@ -41,6 +50,9 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/roster", ALL, None),
     ("GET", "/roster/{sup}", OPS, None),
     ("POST", "/roster/{sup}", OPS, "roster-form"),
+    ("GET", "/accounts", UNLOCK, None),
+    ("POST", "/accounts/unlock", UNLOCK, {"account": "ACC-100042"}),
+    ("POST", "/accounts/{account}/unlock", UNLOCK, {"note": "called back on file"}),
     ("GET", "/webhooks", OPS, None),
     ("POST", "/webhooks/{delivery}/retry", OPS, {}),
     ("GET", "/audit", ("admin",), None),
@@ -58,6 +70,9 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("POST", "/api/callbacks/{ticket}/close", ALL, {"resolution": "unreachable"}),
     ("GET", "/api/supervisors", ALL, None),
     ("PATCH", "/api/supervisors/{sup}", OPS, {"priority": 7}),
+    ("GET", "/api/accounts/locked", UNLOCK, None),
+    ("POST", "/api/accounts/{account}/unlock", UNLOCK, {"note": "called back"}),
+    ("POST", "/api/accounts/unlock", UNLOCK, {"account": "ACC-100042"}),
     ("GET", "/api/webhooks/deliveries", OPS, None),
     ("POST", "/api/webhooks/deliveries/{delivery}/retry", OPS, None),
     ("GET", "/api/audit", ("admin",), None),
@@ -67,7 +82,7 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/login")}
 
 def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
     covered = {(m, p) for m, p, _, _ in ROUTES} | PUBLIC
-    from callcenter.web import api, login, pages
+    from callcenter.web import accounts, api, login, pages
 
     app_routes = set()
     for route in [
@@ -75,6 +90,8 @@ def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
         *login.router.routes,
         *pages.router.routes,
         *api.router.routes,
+        *accounts.pages.routes,
+        *accounts.api.routes,
     ]:
         if isinstance(route, APIRoute):
             app_routes |= {(m, route.path) for m in route.methods if m != "HEAD"}
@@ -87,7 +104,8 @@ def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
             .replace("{ticket_id}", "{ticket}")
             .replace("{supervisor_id}", "{sup}")
             .replace("{delivery_id}", "{delivery}")
-            .replace("{token}", "{pop}"),
+            .replace("{token}", "{pop}")
+            .replace("{customer_id}", "{account}"),
         )
         for m, p in app_routes
     }
@@ -98,6 +116,7 @@ def test_every_route_is_in_the_table(console_app: FastAPI) -> None:
 def test_roles_in_the_table_match_the_permission_map() -> None:
     assert {r.value for r in PERMISSIONS[Permission.ROSTER_EDIT]} == set(OPS)
     assert {r.value for r in PERMISSIONS[Permission.AUDIT]} == {"admin"}
+    assert {r.value for r in PERMISSIONS[Permission.ACCOUNTS]} == set(UNLOCK)
 
 
 async def _fixtures(db: Database) -> dict[str, str]:
@@ -107,7 +126,15 @@ async def _fixtures(db: Database) -> dict[str, str]:
     now = dt.datetime.now(dt.UTC)
     await store.publish("call-live", {"phase": "orders"}, started_at=now, version=1)
     pop = await store.open_screen_pop("call-live", 1, {"caller": "+1********42"})
-    return {"call": "call-perm", "ticket": str(ticket), "sup": "1", "delivery": "1", "pop": pop}
+    account = await lock_account(db, "ACC-100042")
+    return {
+        "call": "call-perm",
+        "ticket": str(ticket),
+        "sup": "1",
+        "delivery": "1",
+        "pop": pop,
+        "account": str(account),
+    }
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
