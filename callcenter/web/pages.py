@@ -23,6 +23,7 @@ from callcenter.data.models import CallOutcome, utcnow
 from callcenter.data.webhook_deliveries import DeliveryStatus
 from callcenter.staff import RosterError
 from callcenter.web import board, history
+from callcenter.web.api import Id
 from callcenter.web.auth import (
     SESSION_COOKIE,
     Permission,
@@ -342,7 +343,7 @@ def _back(anchor: str, ok: str) -> RedirectResponse:
     return RedirectResponse(f"/callbacks?ok={ok}#{anchor}", status_code=303)
 
 
-async def _queue_action(request: Request, ticket_id: int, action: Any, ok: str) -> Response:
+async def _queue_action(request: Request, ticket_id: Id, action: Any, ok: str) -> Response:
     try:
         await action
     except QueueError as exc:
@@ -353,7 +354,7 @@ async def _queue_action(request: Request, ticket_id: int, action: Any, ok: str) 
 @router.post("/callbacks/{ticket_id}/claim")
 async def callback_claim(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     take_over: Annotated[str, Form()] = "",
     who: Principal = Depends(require(Permission.CALLBACKS)),
 ) -> Response:
@@ -366,7 +367,7 @@ async def callback_claim(
 @router.post("/callbacks/{ticket_id}/note")
 async def callback_note(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     text: Annotated[str, Form(max_length=2000)] = "",
     who: Principal = Depends(require(Permission.CALLBACKS)),
 ) -> Response:
@@ -377,7 +378,7 @@ async def callback_note(
 @router.post("/callbacks/{ticket_id}/close")
 async def callback_close(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     resolution: Annotated[CallbackResolution, Form()],
     who: Principal = Depends(require(Permission.CALLBACKS)),
 ) -> Response:
@@ -420,7 +421,7 @@ async def roster_page(
 
 @router.get("/roster/{supervisor_id}")
 async def roster_edit_page(
-    request: Request, supervisor_id: int, who: Principal = Depends(require(Permission.ROSTER_EDIT))
+    request: Request, supervisor_id: Id, who: Principal = Depends(require(Permission.ROSTER_EDIT))
 ) -> Response:
     view = await console(request).supervisors.get(supervisor_id)
     if view is None:
@@ -431,7 +432,7 @@ async def roster_edit_page(
 @router.post("/roster/{supervisor_id}")
 async def roster_save(
     request: Request,
-    supervisor_id: int,
+    supervisor_id: Id,
     name: Annotated[str, Form(max_length=200)],
     contact: Annotated[str, Form(max_length=255)],
     timezone: Annotated[str, Form(max_length=64)],
@@ -508,7 +509,7 @@ async def webhooks_page(
 
 @router.post("/webhooks/{delivery_id}/retry")
 async def webhook_retry(
-    request: Request, delivery_id: int, who: Principal = Depends(require(Permission.WEBHOOKS))
+    request: Request, delivery_id: Id, who: Principal = Depends(require(Permission.WEBHOOKS))
 ) -> Response:
     if not await retry_delivery(console(request), who, delivery_id):
         return await render_error(request, 409, "Only a dead delivery can be queued again.")
