@@ -21,6 +21,7 @@ from callcenter.staff import RosterError
 from callcenter.web import board, history
 from callcenter.web.auth import SESSION_COOKIE, Permission, Principal, require
 from callcenter.web.context import console
+from callcenter.web.ids import Id
 from callcenter.web.operations import (
     NotFound,
     claim_callback,
@@ -37,7 +38,6 @@ router = APIRouter(prefix="/api")
 
 NO_NUL = r"^[^\x00]*$"
 """Text never carries NUL characters (PostgreSQL refuses them in text columns)."""
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Text = Annotated[str, Field(max_length=2000, pattern=NO_NUL)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -23,7 +23,6 @@ from callcenter.data.models import CallOutcome, utcnow
 from callcenter.data.webhook_deliveries import DeliveryStatus
 from callcenter.staff import RosterError
 from callcenter.web import board, history
-from callcenter.web.api import Id
 from callcenter.web.auth import (
     SESSION_COOKIE,
     Permission,
@@ -32,6 +31,7 @@ from callcenter.web.auth import (
     require,
 )
 from callcenter.web.context import console
+from callcenter.web.ids import Id
 from callcenter.web.operations import (
     NotFound,
     claim_callback,
