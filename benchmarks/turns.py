@@ -388,10 +388,10 @@ def print_tables(results: list[dict[str, Any]], model: dict[str, Any], lat: Late
             ]
         )
     print(table(["where", "source", "n", "held", "p50 prob"], mrows))
-    no_cue = [r for r in model["rows"] if r["at"] == "pause" and "no cue" in r["category"]]
+    weak = [r for r in model["rows"] if r["at"] == "pause" and "weak cue" in r["category"]]
     print(
-        "pauses with no word cue (the policy cannot hold them): "
-        + ", ".join(f"{r['name']} p={r['probability']:.2f}" for r in no_cue)
+        "pauses after a whole sentence (ours holds them a beat only): "
+        + ", ".join(f"{r['name']} p={r['probability']:.2f}" for r in weak)
         + f"; inference p50 {pct([r['ms'] for r in model['rows']], 50):.1f} ms"
     )
 

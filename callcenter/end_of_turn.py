@@ -13,7 +13,14 @@ decides whether the words so far are a finished turn:
   a value short of its digits, a trailing filler ("um"), conjunction ("and"), preposition
   ("for"), article or possessive ("my"), a copula ("my zip code is"), a verb that needs
   more ("I was wondering"), a correction under way ("no, wait"), or the caller looking
-  something up ("one moment", "let me find it").
+  something up ("one moment", "let me find it");
+- **brief**: a whole sentence after which callers usually go on is held for a beat
+  (`ENDPOINTING_BRIEF_HOLD_S`, 1.2 s of silence), then commits: a topic announced with
+  the request still to come ("I have a question about my bill", "I'm calling about my
+  order", "quick question"), or a bare "no"/"yes"/"okay"/"well" where the step asked for a
+  number ("no … one zero zero two" corrects, "okay … one zero" reads it out). A bare
+  "no" that answers a yes/no question (`CONFIRMATION`) or "anything else?" (free text)
+  commits at once.
 
 What a step expects is declared where the step is: an agent or task sets the class
 attribute `expecting` (e.g. `expecting = end_of_turn.ORDER_NUMBER`); a tool that asks a
@@ -37,14 +44,17 @@ and CPU per pause for no measured gain.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from livekit.agents import llm
 
+from callcenter.spoken_numbers import spoken_digits, trailing_number
 from callcenter.vocabulary import FACTOR_DIGITS, KEYPAD_PREFIX
 
 if TYPE_CHECKING:
@@ -103,133 +113,10 @@ class Verdict:
 
     complete: bool
     reason: str
-
-
-# --- spoken numbers ---------------------------------------------------------------------------
-_UNITS: Final = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
-_HOMOPHONES: Final = {"to": "2", "too": "2", "for": "4", "ate": "8", "won": "1"}
-"""STT sometimes writes these for digits; they count only between other number words."""
-_WEAK_UNITS: Final = frozenset({"oh", "o"})
-"""Digits only next to other number words ("oh" alone is an exclamation)."""
-_TEENS: Final = {
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "thirteen": "13",
-    "fourteen": "14",
-    "fifteen": "15",
-    "sixteen": "16",
-    "seventeen": "17",
-    "eighteen": "18",
-    "nineteen": "19",
-}
-_TENS: Final = {
-    "twenty": "2",
-    "thirty": "3",
-    "forty": "4",
-    "fifty": "5",
-    "sixty": "6",
-    "seventy": "7",
-    "eighty": "8",
-    "ninety": "9",
-}
-_SCALES: Final = {"hundred": 2, "thousand": 3}
-_REPEATS: Final = {"double": 2, "triple": 3}
-
-
-def _strong_number(token: str) -> bool:
-    return (
-        token.isdigit()
-        or (token in _UNITS and token not in _WEAK_UNITS)
-        or token in _TEENS
-        or token in _TENS
-        or token in _SCALES
-        or token in _REPEATS
-    )
-
-
-def trailing_number(tokens: list[str]) -> list[str]:
-    """The number words the tokens end with ("my pin is four four" → ["four", "four"])."""
-    run: list[str] = []
-    for i in range(len(tokens) - 1, -1, -1):
-        token = tokens[i]
-        if _strong_number(token):
-            run.append(token)
-            continue
-        weak = token in _WEAK_UNITS or token in _HOMOPHONES
-        # a weak word counts next to a number word: "one oh", "oh one", "four for two"
-        if weak and (run or (i > 0 and _strong_number(tokens[i - 1]))):
-            run.append(token)
-            continue
-        break
-    run.reverse()
-    # "the last four are …": the "four" of "last four" names the value, it is not in it
-    start = len(tokens) - len(run)
-    if run and start > 0 and tokens[start - 1] == "last" and run[0] in ("four", "4"):
-        run = run[1:]
-    while run and (run[0] in _HOMOPHONES or run[0] in _SCALES):
-        run = run[1:]  # "for one zero": the "for" is the preposition
-    return run
-
-
-def spoken_digits(words: Iterable[str]) -> str:
-    """Digits of a number as said: "ten oh one" → "1001", "double four one seven" →
-    "4417", "forty four seventeen" → "4417", "four hundred twelve" → "412"."""
-    out = ""
-    fill = 0  # trailing zeros of "hundred"/"thousand" the next words may fill
-    repeat = 1
-    tokens = list(words)
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        value = ""
-        if token.isdigit():
-            value = token
-        elif token in _UNITS:
-            value = _UNITS[token]
-        elif token in _HOMOPHONES:
-            value = _HOMOPHONES[token]
-        elif token in _TEENS:
-            value = _TEENS[token]
-        elif token in _TENS:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if nxt in _UNITS and _UNITS[nxt] != "0":
-                value = _TENS[token] + _UNITS[nxt]
-                i += 1
-            else:
-                value = _TENS[token] + "0"
-        elif token in _REPEATS:
-            repeat = _REPEATS[token]
-            i += 1
-            continue
-        elif token in _SCALES:
-            zeros = _SCALES[token]
-            out += "0" * zeros
-            fill = zeros
-            i += 1
-            continue
-        value *= repeat
-        repeat = 1
-        if fill and len(value) <= fill:
-            out = out[: len(out) - len(value)] + value
-        else:
-            out += value
-        fill = 0
-        i += 1
-    return out
+    brief: bool = False
+    """Held for a beat only (`CallerTurnDetector`'s `brief_wait_s`), not up to the full
+    hold: the words are a whole sentence, but callers usually go on ("I have a question
+    about my bill …", a bare "no" where a number was asked for)."""
 
 
 # --- words that say more is coming ------------------------------------------------------------
@@ -291,6 +178,28 @@ _ANSWERS: Final = frozenset(
     {"yes", "yeah", "yep", "yup", "no", "nope", "correct", "right", "sure", "okay", "ok"}
 )
 
+_DISCOURSE_MARKERS: Final = frozenset({"basically"})
+"""Words that launch what the caller is about to say ("so basically …")."""
+_OPENERS: Final = r"(?:(?:hi|hello|hey|yeah|yes|so|um|uh|well|okay|ok|oh|and|also|right|alright) )*"
+_PREAMBLE: Final = re.compile(
+    rf"^{_OPENERS}"
+    r"(?:(?:(?:i|we) (?:have|had|got)|i've got|we've got|i've|we've)"
+    r"(?: just)?(?: a| one| two| some| another| a couple of| a few)?"
+    r"(?: quick| small| little| simple| general)? (?:question|questions)"
+    r"|(?:just )?(?:a |one )?(?:quick|small) question"
+    r"|(?:i'm|i am|we're|we are|i was) calling(?: you)?"
+    r"|here's the thing|long story short)"
+    r"(?P<topic>(?: (?:about|regarding|concerning|on|with|for|re)(?: [a-z0-9']+){1,5})?)$"
+)
+"""A topic announced, the request still to come: "I have a question about my bill", "I'm
+calling about my order", "quick question". What follows the announcement may only name one
+short topic ("about my bill"), not ask the question ("… about why I was charged twice") or
+list topics ("… about my bill and also about a return": the caller has said what they
+called about, and the agent can take the turn)."""
+_NOT_A_TOPIC: Final = _CONJUNCTIONS | {"why", "how", "what", "when", "where", "which", "also"}
+_BARE_WORDS: Final = _ANSWERS | {"well", "alright", "oh"}
+"""A turn of only these words ("no", "yes", "okay", "well") answers no value."""
+
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 
 
@@ -340,6 +249,8 @@ def assess(transcript: str, expecting: Expecting = FREE_TEXT) -> Verdict:
         return Verdict(False, "correction under way")
     if last in _FILLERS:
         return Verdict(False, "trailing filler")
+    if last in _DISCOURSE_MARKERS:
+        return Verdict(False, "trailing discourse marker")
 
     run = trailing_number(tokens)
     if run:
@@ -379,6 +290,15 @@ def assess(transcript: str, expecting: Expecting = FREE_TEXT) -> Verdict:
         return Verdict(False, "value announced, not given")
     if expecting.yes_no and _ANSWERS.intersection(tokens):
         return Verdict(True, "yes/no answer")
+    # whole sentences after which callers usually go on: a beat, not the full hold
+    if expecting.digits and _BARE_WORDS.issuperset(tokens):
+        # the step asked for a number: "no …" corrects or declines, "okay …" reads it out
+        return Verdict(False, "bare answer, the value not given", brief=True)
+    if last == "well" and _ANSWERS.issuperset(tokens[:-1]):
+        return Verdict(False, "opening word", brief=True)
+    preamble = _PREAMBLE.match(" ".join(tokens))
+    if preamble and not _NOT_A_TOPIC.intersection(preamble["topic"].split()):
+        return Verdict(False, "topic announced, request to come", brief=True)
     return Verdict(True, "finished sentence")
 
 
@@ -400,11 +320,32 @@ class CallerTurnDetector:
     protocol), deciding with `assess()` from the current step's expectation.
 
     One per session: `attach(session)` once the session exists (`callcenter.call`).
+
+    A complete verdict answers "over" (the framework commits after its `min_delay`), an
+    incomplete one "not over" (it waits its `max_delay`). The framework has no delay in
+    between, so a *brief* hold is the detector taking `brief_wait_s` to answer "over",
+    counted from the first time it heard these words (the framework asks at Silero's end
+    of speech, and again when a late transcript arrives). The framework cancels that
+    wait, as it cancels its own, the moment the caller speaks again (VAD start of
+    speech); their next words are then judged afresh.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        brief_wait_s: float,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`brief_wait_s`: the beat a brief hold waits (`callcenter.turn_taking` sets it);
+        `sleep` and `clock` are for tests."""
         self._session: AgentSession[Any] | None = None
         self._next_answer: Expecting | None = None
+        self._brief_wait_s = brief_wait_s
+        self._sleep = sleep
+        self._clock = clock
+        self._heard: tuple[str, float] | None = None
+        """The words of the pending turn and when they were first judged."""
         self.last_verdict: Verdict | None = None
         """The latest decision (tests and the turn-taking benchmark read it)."""
 
@@ -424,6 +365,7 @@ class CallerTurnDetector:
         item = getattr(ev, "item", None)
         if isinstance(item, llm.ChatMessage) and item.role == "user":
             self._next_answer = None  # the answer came: back to the step's declaration
+            self._heard = None  # committed: the next turn's words start a new wait
 
     def expect_answer(self, expecting: Expecting) -> None:
         """The caller's next turn answers a question that expects `expecting`."""
@@ -459,10 +401,24 @@ class CallerTurnDetector:
             extra={
                 "expecting": expecting.name,
                 "complete": verdict.complete,
+                "brief": verdict.brief,
                 "why": verdict.reason,
             },
         )
+        if verdict.brief:
+            await self._wait_a_beat(transcript, timeout)
+            return COMPLETE_PROBABILITY
         return COMPLETE_PROBABILITY if verdict.complete else INCOMPLETE_PROBABILITY
+
+    async def _wait_a_beat(self, transcript: str, timeout: float | None) -> None:
+        now = self._clock()
+        if self._heard is None or self._heard[0] != transcript:
+            self._heard = (transcript, now)
+        remaining = self._heard[1] + self._brief_wait_s - now
+        if timeout is not None:
+            remaining = min(remaining, timeout)
+        if remaining > 0:
+            await self._sleep(remaining)  # cancelled by the framework if the caller goes on
 
 
 def _current_transcript(chat_ctx: llm.ChatContext) -> str:

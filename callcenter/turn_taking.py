@@ -49,6 +49,17 @@ after they do, so 2.0 s covers them, and an unfinished turn that really is over 
 most this much silence (turn-taking benchmark, BENCHMARKS.md)."""
 
 
+ENDPOINTING_BRIEF_HOLD_S = 1.2
+"""The beat, counted from the caller's last speech, for a turn that is a whole sentence
+after which callers usually go on: a topic announced ("I have a question about my bill",
+"I'm calling about my order", "quick question") or a bare "no"/"yes"/"okay" where the step
+asked for a number (`end_of_turn.Verdict.brief`). A person on the phone lets such a
+sentence sit about a second before "sure, go ahead?"; a caller who goes on within it is
+not cut off, one who does not hears the reply at ~1.45 s instead of ~0.65 s (well inside
+the 2 s silence budget, and shorter than the full `ENDPOINTING_MAX_DELAY_S` hold). Silero
+hears a resumed caller ~0.1 s after they start, so this holds pauses up to ~1.1 s."""
+
+
 def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
     """Options for `AgentSession(turn_handling=...)`.
 
@@ -56,7 +67,9 @@ def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
       `callcenter.end_of_turn.CallerTurnDetector` (a fresh one per session; attach it with
       `end_of_turn.attach(session)`) decides from the words and the step whether the
       turn is over: a complete one commits after `ENDPOINTING_MIN_DELAY_S`, an unfinished
-      one is held up to `ENDPOINTING_MAX_DELAY_S`. No model to download. A text-only
+      one is held up to `ENDPOINTING_MAX_DELAY_S`, a sentence callers usually follow up
+      (a topic announced, a bare "no" where a number was asked) for
+      `ENDPOINTING_BRIEF_HOLD_S`. No model to download. A text-only
       session (the console) takes turns manually. Not "stt" mode: in LiveKit 1.8.9 it
       starts preemptive generation only on preflight transcripts (Deepgram sends none),
       so the LLM started only after the commit (benchmark: +~300 ms).
@@ -72,7 +85,13 @@ def telephony_turn_handling(*, has_stt: bool) -> TurnHandlingOptions:
       noise or a backchannel, stops the agent; a false interruption resumes after 1 s.
     """
     return {
-        "turn_detection": CallerTurnDetector() if has_stt else "manual",
+        "turn_detection": (
+            # the detector is first asked at Silero's end of speech, VAD_MIN_SILENCE_S after
+            # the caller's last word: the beat is counted from there
+            CallerTurnDetector(brief_wait_s=ENDPOINTING_BRIEF_HOLD_S - VAD_MIN_SILENCE_S)
+            if has_stt
+            else "manual"
+        ),
         "endpointing": {"min_delay": ENDPOINTING_MIN_DELAY_S, "max_delay": ENDPOINTING_MAX_DELAY_S},
         "preemptive_generation": {"enabled": True, "preemptive_tts": True},
         "interruption": INTERRUPTION,

@@ -87,7 +87,7 @@ s17 | identity_factor | hesitations | 1000 | my pin is uh / four four two one
 s18 | free_text | lists | 700 | I want to check on my order and / also update my card
 s19 | free_text | lists | 300 | I'd like to / cancel my last order
 s20 | order_number | lists | 900 | can you check order one zero zero one and / one zero zero two
-s21 | free_text | lists (no cue) | 900 | I have a question about my bill / and also about a return
+s21 | free_text | lists (weak cue) | 900 | I have a question about my bill / and also about a return
 s22 | order_number | corrections | 1500 | one zero zero / sorry one zero zero five
 s23 | order_number | corrections | 800 | it's one zero zero three no wait / one zero zero two
 s24 | identity_factor | corrections | 1000 600 | my pin is four four two / no wait / four four two one
@@ -103,7 +103,7 @@ h07 | order_number | hesitations | 1000 | the_number_I_have_is / 1 0 0 3
 h08 | order_number | hesitations | 1500 | one_moment_please / 1 0 0 4
 h09 | order_number | lists | 800 | 1 0 0 1 and / 1 0 0 2
 h10 | order_number | hesitations | 900 700 | the_number_I_have_is / 1 0 / 0 4
-h11 | order_number | corrections (no cue) | 900 | no / 1 0 0 2
+h11 | order_number | corrections (weak cue) | 900 | no / 1 0 0 2
 sc01 | free_text | control |  | I want to check on my order
 sc02 | identity_factor | control |  | my zip code is nine four one oh seven
 sc03 | order_number | control |  | order number one zero zero one

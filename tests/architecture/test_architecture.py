@@ -31,6 +31,7 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
         "callcenter.constants",
         "callcenter.money",
         "callcenter.speech",
+        "callcenter.spoken_numbers",
         "callcenter.redaction",
         "callcenter.prompts",
         "callcenter.framework",

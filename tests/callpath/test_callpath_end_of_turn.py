@@ -7,6 +7,8 @@ callers pause) is `tests/fallbacks/test_turn_taking_audio.py`.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm
@@ -29,12 +31,13 @@ from callcenter.end_of_turn import (
     CallerTurnDetector,
     Expecting,
     assess,
-    spoken_digits,
 )
+from callcenter.spoken_numbers import spoken_digits
 from callcenter.turn_taking import telephony_turn_handling
 from tests.support.scripted_llm import ScriptedLLM, say
 
-HOLD, COMMIT = False, True
+HOLD, COMMIT, BEAT = "hold", "commit", "beat"
+"""Held up to the full hold, committed at once, held a beat (`Verdict.brief`)."""
 
 CASES: list[tuple[str, Expecting, bool, str]] = [
     # digits said in groups: held until the value has its digits
@@ -103,6 +106,28 @@ CASES: list[tuple[str, Expecting, bool, str]] = [
     ("yes", CONFIRMATION, COMMIT, "yes/no answer"),
     ("no don't cancel it", CONFIRMATION, COMMIT, "yes/no answer"),
     ("yes and", CONFIRMATION, HOLD, "trailing conjunction"),
+    # whole sentences after which callers usually go on: held a beat, then committed
+    ("I have a question about my bill", FREE_TEXT, BEAT, "topic announced, request to come"),
+    ("hi I'm calling about my order", FREE_TEXT, BEAT, "topic announced, request to come"),
+    ("quick question", FREE_TEXT, BEAT, "topic announced, request to come"),
+    ("I've got a couple of questions", FREE_TEXT, BEAT, "topic announced, request to come"),
+    ("here's the thing", FREE_TEXT, BEAT, "topic announced, request to come"),
+    # ... but not once the question is asked, a request made, or topics listed
+    ("I have a question about why I was charged twice", FREE_TEXT, COMMIT, "finished sentence"),
+    ("I have a question, can you waive the late fee", FREE_TEXT, COMMIT, "finished sentence"),
+    ("I have a question about my bill and a return", FREE_TEXT, COMMIT, "finished sentence"),
+    ("I'm calling to cancel my order", FREE_TEXT, COMMIT, "finished sentence"),
+    ("I need help with a charge on my bill", FREE_TEXT, COMMIT, "finished sentence"),
+    ("so basically", FREE_TEXT, HOLD, "trailing discourse marker"),
+    ("the thing is", FREE_TEXT, HOLD, "trailing copula"),
+    # a bare answer where a number was asked for ("no … one zero zero two")
+    ("no", ORDER_NUMBER, BEAT, "bare answer, the value not given"),
+    ("okay", IDENTITY_FACTOR, BEAT, "bare answer, the value not given"),
+    ("no I don't have it", ORDER_NUMBER, COMMIT, "finished sentence"),
+    ("no", CONFIRMATION, COMMIT, "yes/no answer"),
+    ("no", FREE_TEXT, COMMIT, "finished sentence"),  # "anything else?" "no"
+    ("well", FREE_TEXT, BEAT, "opening word"),
+    ("oh well", FREE_TEXT, COMMIT, "finished sentence"),
     # keyed digits are complete as keyed; punctuation from STT is ignored
     ("(keypad) 44", PIN, COMMIT, "keyed digits"),
     ("My order number is.", ORDER_NUMBER, HOLD, "trailing copula"),
@@ -111,10 +136,12 @@ CASES: list[tuple[str, Expecting, bool, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expecting", "complete", "reason"), CASES)
-def test_assess(text: str, expecting: Expecting, complete: bool, reason: str) -> None:
+@pytest.mark.parametrize(("text", "expecting", "decision", "reason"), CASES)
+def test_assess(text: str, expecting: Expecting, decision: str, reason: str) -> None:
     verdict = assess(text, expecting)
-    assert (verdict.complete, verdict.reason) == (complete, reason)
+    got = BEAT if verdict.brief else COMMIT if verdict.complete else HOLD
+    assert (got, verdict.reason) == (decision, reason)
+    assert not (verdict.brief and verdict.complete)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +194,7 @@ def test_the_phone_session_gets_a_fresh_context_detector_and_the_console_none() 
 
 
 async def test_detector_probabilities_follow_the_verdict() -> None:
-    detector = CallerTurnDetector()
+    detector = CallerTurnDetector(brief_wait_s=0.8)
     threshold = await detector.unlikely_threshold(None)
     assert threshold is not None
     chat = llm.ChatContext()
@@ -179,6 +206,101 @@ async def test_detector_probabilities_follow_the_verdict() -> None:
     assert await detector.predict_end_of_turn(chat) >= threshold
     assert await detector.supports_language(LanguageCode("en-US"))
     assert not await detector.supports_language(LanguageCode("es"))
+
+
+class _Beat:
+    """A clock the test moves and a sleep that records what it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(round(seconds, 3))
+
+
+def _caller_said(text: str) -> llm.ChatContext:
+    chat = llm.ChatContext()
+    chat.add_message(role="assistant", content="How can I help?")
+    chat.add_message(role="user", content=text)
+    return chat
+
+
+async def test_a_brief_hold_waits_a_beat_from_when_the_words_were_first_heard() -> None:
+    beat = _Beat()
+    detector = CallerTurnDetector(brief_wait_s=0.8, sleep=beat.sleep, clock=beat.clock)
+    threshold = await detector.unlikely_threshold(None)
+    assert threshold is not None
+    topic = _caller_said("I have a question about my bill")
+    # at Silero's end of speech: the whole beat, then "over"
+    assert await detector.predict_end_of_turn(topic) >= threshold
+    assert detector.last_verdict is not None and detector.last_verdict.brief
+    assert beat.waits == [0.8]
+    # asked again for the same words (a late transcript): only what is left of the beat
+    beat.now += 0.3
+    assert await detector.predict_end_of_turn(topic) >= threshold
+    assert beat.waits == [0.8, 0.5]
+    beat.now += 1.0
+    assert await detector.predict_end_of_turn(topic) >= threshold
+    assert beat.waits == [0.8, 0.5]  # the beat is over: no wait
+    # the caller went on: new words, a new verdict (here complete, no wait)
+    more = _caller_said("I have a question about my bill, why is it so high")
+    assert await detector.predict_end_of_turn(more) >= threshold
+    assert beat.waits == [0.8, 0.5]
+    # a caller's timeout bounds the wait; a full hold is "not over" without waiting
+    assert await detector.predict_end_of_turn(_caller_said("quick question"), timeout=0.2) >= 1
+    assert beat.waits == [0.8, 0.5, 0.2]
+    assert await detector.predict_end_of_turn(_caller_said("um")) < threshold
+    assert beat.waits == [0.8, 0.5, 0.2]
+
+
+async def test_the_framework_cancels_the_beat_when_the_caller_goes_on() -> None:
+    """LiveKit cancels its pending end-of-turn decision at the VAD's start of speech; the
+    cancellation reaches the beat, so nothing is committed."""
+    never = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await never.wait()
+
+    detector = CallerTurnDetector(brief_wait_s=0.8, sleep=sleep)
+    waiting = asyncio.create_task(detector.predict_end_of_turn(_caller_said("quick question")))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+
+class _CollectsOrder(Agent):
+    expecting = ORDER_NUMBER
+
+    def __init__(self) -> None:
+        super().__init__(instructions="test")
+
+
+async def test_a_committed_turn_starts_the_next_beat_afresh() -> None:
+    """The same words in the next turn ("no", later "no" again) wait a whole beat."""
+    beat = _Beat()
+    detector = CallerTurnDetector(brief_wait_s=0.8, sleep=beat.sleep, clock=beat.clock)
+    session: AgentSession[None] = AgentSession(
+        llm=ScriptedLLM(say("What's the order number?")), turn_handling={"turn_detection": detector}
+    )
+    end_of_turn.attach(session)
+    with fake_job_context(room=rtc.Room()):
+        await session.start(_CollectsOrder())
+        try:
+            assert await detector.predict_end_of_turn(_caller_said("no")) == 1.0
+            beat.now += 5.0
+            assert await detector.predict_end_of_turn(_caller_said("no")) == 1.0
+            assert beat.waits == [0.8]  # same turn, beat over
+            await session.run(user_input="no")  # the turn is committed
+            assert await detector.predict_end_of_turn(_caller_said("no")) == 1.0
+            assert beat.waits == [0.8, 0.8]
+        finally:
+            await session.aclose()
 
 
 class _CollectsPin(Agent):

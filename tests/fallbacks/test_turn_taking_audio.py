@@ -3,9 +3,11 @@
 The product's SIP call (greeting on the pipeline, verification task, real Silero VAD at
 8 kHz) hears two turn-taking fixtures with pauses inside them: "um … I was wondering if you
 could check my delivery" (900 ms after "um") and a ZIP code read "nine four one … zero
-seven" (900 ms) while verification expects an identity factor. Each must reach the model as
-one turn. The previous release (Silero alone) committed "um" and "nine four one" on their
-own: `python -m benchmarks --only turns` measures both on the whole set.
+seven" (900 ms) while verification expects an identity factor, then "no … one zero zero
+two" (900 ms after a bare "no", held a beat) while the orders agent expects an order
+number. Each must reach the model as one turn. The previous release (Silero alone)
+committed "um" and "nine four one" on their own, and a detector without the beat commits
+the bare "no": `python -m benchmarks --only turns` measures them on the whole set.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from callcenter.end_of_turn import IDENTITY_FACTOR
+from callcenter.end_of_turn import IDENTITY_FACTOR, ORDER_NUMBER
 from callcenter.speech import digits_in
 from tests.fallbacks.support import MAYA, emulator_settings
 from tests.support.emulators import (
@@ -88,15 +90,20 @@ async def test_paused_turns_reach_the_model_whole(
         assert utterance("h03").expecting is IDENTITY_FACTOR
         await say(call, "h03", deepgram)  # "nine four one" … "zero seven"
         verified = call.state.verified
+        assert utterance("h11").expecting is ORDER_NUMBER
+        await say(call, "h11", deepgram)  # "no" … "one zero zero two": held a beat
 
     assert deepgram.utterances == [
         "um",
         "I was wondering if you could check my delivery",
         "nine four one",
         "zero seven",
+        "no",
+        "one zero zero two",
     ]
     assert call.user_lines() == [
         "um I was wondering if you could check my delivery",
         "nine four one zero seven",
+        "no one zero zero two",
     ]
     assert verified

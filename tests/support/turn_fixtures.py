@@ -3,7 +3,7 @@
 `tests/fixtures/turns/*.wav` (8 kHz G.711 µ-law) with `utterances.json`, made by
 `scripts/make_turn_fixtures.py`: per utterance, the step it answers (`expecting`, a name
 from `callcenter.end_of_turn`), a category ("digit groups", "hesitations", "lists",
-"corrections", "prepositions", "control", and the two "(no cue)" cases), and each
+"corrections", "prepositions", "control", and the two "(weak cue)" cases), and each
 segment's exact text with its start and end in the file. Segments are separated by the
 caller's pauses (digital silence).
 """
