@@ -169,3 +169,12 @@ def web_metrics(request: Any) -> WebMetrics:
     """The app's metrics, from a route (`request.app.state.web_metrics`)."""
     metrics: WebMetrics = request.app.state.web_metrics
     return metrics
+
+
+def serve_metrics(metrics: WebMetrics, host: str, port: int) -> Any:
+    """Serve `GET /metrics` of `metrics` on `host:port` (0: a free port) in a daemon thread,
+    without login. Returns the server (`.server_port`, `.shutdown()`); OSError if taken."""
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return server
