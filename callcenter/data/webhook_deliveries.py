@@ -157,9 +157,7 @@ class WebhookOutbox:
         """Deliveries by status (`pending`, `delivered`, `dead`): one grouped count."""
         async with self._db.session() as s:
             rows = await s.execute(
-                sa.select(WebhookDelivery.status, sa.func.count()).group_by(
-                    WebhookDelivery.status
-                )
+                sa.select(WebhookDelivery.status, sa.func.count()).group_by(WebhookDelivery.status)
             )
             return {DeliveryStatus(status).value: int(n) for status, n in rows}
 

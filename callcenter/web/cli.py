@@ -85,7 +85,6 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from callcenter.web.app import create_app
-
     from callcenter.web.metrics import WebMetrics, serve_metrics
 
     if not 0 < args.port < 65536:

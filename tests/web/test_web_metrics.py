@@ -57,8 +57,7 @@ async def test_a_call_page_is_counted_under_its_route_template_with_no_raw_id(
     requests = "callcenter_web_http_requests_total"
     assert _value(console_app, requests, route="/calls/{call_id}", method="GET", status="200") == 1
     assert (
-        _value(console_app, requests, route="/api/calls/{call_id}", method="GET", status="200")
-        == 1
+        _value(console_app, requests, route="/api/calls/{call_id}", method="GET", status="200") == 1
     )
     text = _exposition(console_app)
     assert CALL_ID not in text
@@ -88,8 +87,7 @@ async def test_not_found_unauthenticated_and_forbidden_are_counted(
     assert _value(console_app, requests, route="/audit", method="GET", status="303") == 1
     assert _value(console_app, requests, route="/api/audit", method="GET", status="403") == 1
     assert (
-        _value(console_app, requests, route="/api/calls/{call_id}", method="GET", status="404")
-        == 1
+        _value(console_app, requests, route="/api/calls/{call_id}", method="GET", status="404") == 1
     )
     text = _exposition(console_app)
     assert "4155550142" not in text and CALL_ID not in text
@@ -134,7 +132,7 @@ async def test_event_streams_open_are_counted_and_left_out_of_latency() -> None:
             }
         )
         await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
-        seen.append(metrics.streams._value.get())
+        seen.append(metrics.registry.get_sample_value("callcenter_web_event_streams_open") or 0.0)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def receive() -> dict[str, object]:
@@ -146,7 +144,7 @@ async def test_event_streams_open_are_counted_and_left_out_of_latency() -> None:
     app = RequestMetrics(stream, metrics)
     await app({"type": "http", "method": "GET", "path": "/events"}, receive, send)
     assert seen == [1.0]
-    assert metrics.streams._value.get() == 0
+    assert metrics.registry.get_sample_value("callcenter_web_event_streams_open") == 0
     text = generate_latest(metrics.registry).decode()
     assert 'callcenter_web_http_requests_total{method="GET",route="unmatched",status="200"}' in text
     assert "callcenter_web_http_request_duration_seconds_count{" not in text
@@ -163,7 +161,11 @@ async def test_an_exception_is_counted_as_a_500() -> None:
 
     with pytest.raises(RuntimeError):
         await RequestMetrics(broken, metrics)({"type": "http", "method": "POST"}, noop, noop)  # type: ignore[arg-type]
-    assert metrics.requests.labels("unmatched", "POST", "500")._value.get() == 1
+    sample = metrics.registry.get_sample_value(
+        "callcenter_web_http_requests_total",
+        {"route": "unmatched", "method": "POST", "status": "500"},
+    )
+    assert sample == 1
 
 
 def _closed_port() -> int:
