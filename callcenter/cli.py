@@ -7,7 +7,8 @@ callcenter supervisors list|add|update|remove|hours ...
 callcenter accounts locked|unlock|attempts ...   (account lockouts)
 callcenter records backlog|replay|sweep|purge    (journal, interrupted calls, retention)
 callcenter db upgrade [--seed-demo] | check   (the schema; run upgrade once per deploy)
-callcenter web [--host H] [--port P] | users add|list | callbacks list|close   (the console)
+callcenter web [--host H] [--port P] [--metrics-port P]      (the console; its metrics)
+callcenter users add|list | callbacks list|close   (the console's users, callbacks)
 callcenter start | dev [--log-level L] [--port P] [--metrics-port P] [--drain-timeout S]
                                              (the LiveKit worker; other options go to LiveKit)
 callcenter download-files                    (model files for the worker)

@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     """Secure cookies: browsers accept them over http only on localhost/127.0.0.1."""
     web_login_limit: int = Field(default=5, ge=1, le=100, alias="CALLCENTER_WEB_LOGIN_LIMIT")
     """Failed logins allowed per e-mail and per client address in 15 minutes."""
+    web_metrics_port: int = Field(default=9101, ge=0, le=65535, alias="CALLCENTER_WEB_METRICS_PORT")
+    """Prometheus `/metrics` of `callcenter web`, on its own port (no login; bound to the
+    console's `--host`, never served on the console's port); 0 turns it off."""
     callback_sla_hours: float = Field(
         default=4, gt=0, le=24 * 14, alias="CALLCENTER_CALLBACK_SLA_HOURS"
     )

@@ -153,6 +153,14 @@ class WebhookOutbox:
                 sa.update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values)
             )
 
+    async def counts(self) -> dict[str, int]:
+        """Deliveries by status (`pending`, `delivered`, `dead`): one grouped count."""
+        async with self._db.session() as s:
+            rows = await s.execute(
+                sa.select(WebhookDelivery.status, sa.func.count()).group_by(WebhookDelivery.status)
+            )
+            return {DeliveryStatus(status).value: int(n) for status, n in rows}
+
     async def retry(self, delivery_id: int) -> bool:
         """Put a dead delivery back in the queue (the console's "retry now")."""
         async with self._db.session() as s, s.begin():

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -76,8 +77,11 @@ class WebhookDeliverer:
         backoff_s: float,
         timeout_s: float,
         client: httpx.AsyncClient | None = None,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.outbox = WebhookOutbox(db)
+        self.on_outcome = on_outcome
+        """Told each attempt's outcome: `delivered`, `retry` or `dead` (the console's metrics)."""
         self.secret = secret
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -124,6 +128,7 @@ class WebhookDeliverer:
                     error=None,
                     next_attempt_at=None,
                 )
+                self._outcome("delivered")
                 log.info(
                     "webhook delivered",
                     extra={"delivery_id": delivery.id, "call_id": delivery.call_id},
@@ -140,6 +145,7 @@ class WebhookDeliverer:
                 error=error,
                 next_attempt_at=None,
             )
+            self._outcome("dead")
             log.warning(
                 "webhook dead-lettered",
                 extra={"delivery_id": delivery.id, "call_id": delivery.call_id, "error": error},
@@ -152,10 +158,15 @@ class WebhookDeliverer:
             error=error,
             next_attempt_at=utcnow() + self.delay_after(attempt),
         )
+        self._outcome("retry")
         log.info(
             "webhook attempt failed; will retry",
             extra={"delivery_id": delivery.id, "attempt": attempt, "error": error},
         )
+
+    def _outcome(self, outcome: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
 
     async def aclose(self) -> None:
         await self._client.aclose()

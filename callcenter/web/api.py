@@ -108,6 +108,9 @@ async def api_login(request: Request, body: LoginBody) -> Any:
     email = body.email.strip().lower()
     wait = await c.throttle.retry_after(email, _client(request))
     if wait is not None:
+        from callcenter.web.metrics import web_metrics
+
+        web_metrics(request).login_failed("rate_limited")
         response = problem(429, "too many failed logins; try again later")
         response.headers["Retry-After"] = str(wait)
         return response

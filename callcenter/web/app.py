@@ -6,6 +6,8 @@
   `/api/openapi.json` (behind login like everything else).
 - Background work in each console process: the post-call pipeline (analysis + webhook
   queue) and the webhook deliverer, every second; both are safe with several processes.
+- Metrics (`web/metrics.py`): every request by route template, on `app.state.web_metrics`,
+  served by `callcenter web --metrics-port` on a port of its own (not on the app).
   With Redis configured, one listener for the workers' live notices (`web/live_feed.py`).
 """
 
@@ -30,6 +32,7 @@ from callcenter.data import Database
 from callcenter.live.bus import live_bus
 from callcenter.web.auth import SESSION_COOKIE, LoginRequired, Refused
 from callcenter.web.context import WEB_DIR, Console
+from callcenter.web.metrics import RequestMetrics, WebMetrics
 
 log = logging.getLogger("callcenter.web")
 
@@ -48,7 +51,12 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-async def _background(console: Console) -> list[asyncio.Task[None]]:
+async def refresh_webhook_backlog(console: Console, metrics: WebMetrics) -> None:
+    """Read the webhook deliveries waiting and dead-lettered into the metrics."""
+    metrics.set_webhook_backlog(await console.outbox.counts())
+
+
+async def _background(console: Console, metrics: WebMetrics) -> list[asyncio.Task[None]]:
     from callcenter.postcall.pipeline import PostCallPipeline
     from callcenter.postcall.webhooks import WebhookDeliverer, run_periodically
 
@@ -60,6 +68,11 @@ async def _background(console: Console) -> list[asyncio.Task[None]]:
         await console.live.sweep(older_than=dt.timedelta(days=1))
 
     tasks.append(asyncio.create_task(run_periodically(sweep, 300.0, "live board sweep")))
+
+    async def backlog() -> None:
+        await refresh_webhook_backlog(console, metrics)
+
+    tasks.append(asyncio.create_task(run_periodically(backlog, 15.0, "webhook backlog metric")))
     if settings.webhook_secret is not None:
         deliverer = WebhookDeliverer(
             console.db,
@@ -67,6 +80,7 @@ async def _background(console: Console) -> list[asyncio.Task[None]]:
             max_attempts=settings.webhook_max_attempts,
             backoff_s=settings.webhook_backoff_s,
             timeout_s=settings.webhook_timeout_s,
+            on_outcome=metrics.webhook_attempted,
         )
         tasks.append(
             asyncio.create_task(run_periodically(deliverer.run_once, 1.0, "webhook delivery"))
@@ -86,10 +100,16 @@ async def _open(settings: Settings) -> Database:
 
 
 def create_app(
-    settings: Settings, *, db: Database | None = None, background: bool = True
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    background: bool = True,
+    metrics: WebMetrics | None = None,
 ) -> FastAPI:
     """The console app. With `db`, it uses that database (tests); otherwise it opens
-    `settings.database_url` (migrating it, like the worker) for the app's lifetime."""
+    `settings.database_url` (migrating it, like the worker) for the app's lifetime. Its
+    metrics are `metrics` or a registry of its own, on `app.state.web_metrics`."""
+    web_metrics = metrics if metrics is not None else WebMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +117,7 @@ def create_app(
         database = db or await _open(settings)
         console = Console.build(settings, database)
         app.state.console = console
-        tasks = await _background(console) if background else []
+        tasks = await _background(console, web_metrics) if background else []
         bus = live_bus(settings)
         if bus is not None:  # live notices from the workers (callcenter/live/bus.py)
             listen = bus.listen(console.feed.notice, console.feed.state)
@@ -127,6 +147,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
+    app.state.web_metrics = web_metrics
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     @app.middleware("http")
@@ -200,4 +221,6 @@ def create_app(
             raise LoginRequired()
         return JSONResponse(app.openapi())
 
+    # outermost of our middleware: it sees every answer, the error pages' included
+    app.add_middleware(RequestMetrics, metrics=web_metrics)
     return app

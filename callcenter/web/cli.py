@@ -1,6 +1,6 @@
 """Terminal commands for the console: `callcenter web`, `callcenter users`, `callcenter callbacks`.
 
-    callcenter web [--host 127.0.0.1] [--port 8080]
+    callcenter web [--host 127.0.0.1] [--port 8080] [--metrics-port 9101]
     callcenter users add --email lead@example.com --role supervisor --supervisor 1
     callcenter users add --email ops@example.com --role ops --password-stdin < pw.txt
     callcenter users list
@@ -26,6 +26,13 @@ def add_console_commands(sub: argparse._SubParsersAction[Any]) -> None:
     web = sub.add_parser("web", help="serve the supervisor and ops console")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    web.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="P",
+        help="Prometheus /metrics on this port of --host, without login and never on --port "
+        "(default CALLCENTER_WEB_METRICS_PORT, 9101; 0 turns it off)",
+    )
     web.add_argument(
         "--trusted-proxy",
         metavar="IP",
@@ -78,12 +85,30 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from callcenter.web.app import create_app
+    from callcenter.web.metrics import WebMetrics, serve_metrics
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port}: use 1-65535")
+    metrics_port = settings.web_metrics_port if args.metrics_port is None else args.metrics_port
+    if not 0 <= metrics_port < 65536:
+        raise ConfigError(f"--metrics-port {metrics_port}: use 1-65535, or 0 for no metrics")
+    if metrics_port and metrics_port == args.port:
+        raise ConfigError(
+            f"--metrics-port {metrics_port}: the metrics need a port other than the console's"
+        )
+    metrics = WebMetrics()
+    if metrics_port:
+        try:
+            serve_metrics(metrics, args.host, metrics_port)
+        except OSError as exc:
+            raise ConfigError(
+                f"--metrics-port {metrics_port}: cannot listen on {args.host}:{metrics_port} "
+                f"({exc.strerror or exc}); pick a free port or 0 for no metrics"
+            ) from exc
+        print(f"console metrics on http://{args.host}:{metrics_port}/metrics (no login)")
     print(f"callcenter console on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, metrics=metrics),
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),

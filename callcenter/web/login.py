@@ -21,6 +21,7 @@ from callcenter.web.auth import (
     safe_next,
 )
 from callcenter.web.context import console
+from callcenter.web.metrics import web_metrics
 from callcenter.web.passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger("callcenter.web")
@@ -90,6 +91,7 @@ async def login(
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         log.warning("access refused", extra={"route": "/login", "reason": "login CSRF mismatch"})
+        web_metrics(request).login_failed("csrf")
         return _login_page(
             request, next=next, error="The login form expired. Please try again.", status=403
         )
@@ -98,6 +100,7 @@ async def login(
     wait = await c.throttle.retry_after(email, client)
     if wait is not None:
         log.warning("access refused", extra={"route": "/login", "reason": "login rate limit"})
+        web_metrics(request).login_failed("rate_limited")
         response = _login_page(
             request,
             next=next,
@@ -128,6 +131,7 @@ async def authenticate(request: Request, email: str, password: str) -> tuple[str
     if not ok or found is None or not found[0].active:
         await c.throttle.record(email, client, ok=False)
         log.warning("login failed", extra={"route": "/login", "reason": "bad credentials"})
+        web_metrics(request).login_failed("bad_credentials")
         return None
     user, stored = found
     await c.throttle.record(email, client, ok=True)

@@ -112,6 +112,24 @@ def test_probes_and_ports_are_the_workers() -> None:
     assert num_cpus["valueFrom"]["resourceFieldRef"]["resource"] == "requests.cpu"
 
 
+def test_the_web_serves_metrics_on_its_own_port_outside_the_service() -> None:
+    res = _resources()
+    config = res["ConfigMap/callcenter-config"]["data"]
+    web = res["Deployment/callcenter-web"]
+    (container,) = _containers(web)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    metrics_port = int(config["CALLCENTER_WEB_METRICS_PORT"])
+    assert ports["metrics"] == metrics_port != ports["http"]
+    args = _parses(container["command"])
+    assert args.port == ports["http"]
+    assert args.metrics_port in (None, metrics_port)  # None: from the ConfigMap
+    annotations = web["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    published = {p["targetPort"] for p in res["Service/callcenter-web"]["spec"]["ports"]}
+    assert published == {"http"}  # the metrics are never behind the console's Service
+
+
 def _parses(command: list[str]) -> argparse.Namespace:
     assert command[0] == "callcenter"
     args, rest = _parser().parse_known_args(command[1:])
