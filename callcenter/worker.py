@@ -55,6 +55,7 @@ logger = logging.getLogger("callcenter.worker")
 def check_worker_settings(settings: Settings) -> None:
     """Fail fast, with what to set, before the worker registers with LiveKit."""
     settings.require_livekit()
+    settings.check_merge_mode()
     if not settings.use_live_providers:
         raise ConfigError(
             "the worker answers real phone calls and needs speech providers: set "

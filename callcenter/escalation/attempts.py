@@ -296,7 +296,7 @@ class TransferAttempts:
                     transfers=self.transfers,
                     consult=self._consult(ctx),
                     caller=line,
-                    merge_mode=self.settings.merge_mode,
+                    merge_mode=self.settings.effective_merge_mode,
                     caller_room=state.call.room_name,
                     caller_identity=state.call.participant_identity,
                     caller_left=caller_left,

@@ -10,7 +10,7 @@
  agent leaves                                                   │
 ```
 
-Merge modes (`Settings.merge_mode`):
+Merge modes (`Settings.effective_merge_mode`):
 - `cloud`: the supervisor is dialled into a consult room `<caller room>-consult-<n>`, briefed
   there, then moved into the caller's room with MoveParticipant; the consult room is
   deleted. LiveKit Cloud only.
