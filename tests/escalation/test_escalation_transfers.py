@@ -133,6 +133,40 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
         assert fact in briefing
 
 
+async def test_warm_dial_of_a_sip_uri_supervisor_uses_its_host_not_the_trunk(
+    harness: Harness,
+) -> None:
+    """LiveKit refuses `sip:user@host` in sip_call_to (invalid_argument, tests/e2e proves it):
+    the user part is dialled at the URI's host with an inline outbound config."""
+    pbx = sup("Pat Lee", "sip:lead@pbx.example.com:5070;transport=tcp", ["general"])
+    manager = harness.build(supervisors=[pbx])
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    assert (dial.sip_trunk_id, dial.sip_call_to) == ("", "lead")
+    assert dial.trunk.hostname == "pbx.example.com:5070"
+    assert dial.trunk.transport == api.SIPTransport.SIP_TRANSPORT_TCP
+    assert dial.sip_number == "+14155550199"
+    [attempt] = c.userdata.transfer_attempts
+    assert attempt.outcome is TransferOutcome.CONNECTED
+
+
+async def test_a_full_sip_uri_in_sip_call_to_is_refused_like_livekit(harness: Harness) -> None:
+    async with api.LiveKitAPI(
+        harness.server.url, harness.server.api_key, harness.server.api_secret
+    ) as lk:
+        with pytest.raises(api.TwirpError) as err:
+            await lk.sip.create_sip_participant(
+                api.CreateSIPParticipantRequest(
+                    sip_trunk_id=TRUNK_ID, sip_call_to="sip:lead@pbx.example.com", room_name="r"
+                )
+            )
+    assert err.value.code == "invalid_argument"
+    assert "not a full SIP URI" in err.value.message
+
+
 async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
     c = ctx()

@@ -79,10 +79,16 @@ async def test_partial_update_and_not_found(livekit_server: LiveKitEmulator) -> 
 
 async def test_room_and_sip_participant_defaults(livekit_server: LiveKitEmulator) -> None:
     livekit_server.add_participant("call-1", "caller")
+    livekit_server.outbound["ST_out"] = api.SIPOutboundTrunkInfo(
+        sip_trunk_id="ST_out", address="sip.example.com", numbers=["+12025550199"]
+    )
     async with _client(livekit_server) as lk:
         info = await lk.sip.create_sip_participant(
             api.CreateSIPParticipantRequest(
-                room_name="call-1", sip_call_to="+12025550100", participant_identity="sup"
+                sip_trunk_id="ST_out",
+                room_name="call-1",
+                sip_call_to="+12025550100",
+                participant_identity="sup",
             )
         )
         assert info.participant_identity == "sup" and info.room_name == "call-1"

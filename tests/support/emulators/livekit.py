@@ -114,6 +114,10 @@ class _Route:
     response_type: type[Message]
     handler: Handler
     grant: GrantCheck
+    validate: Callable[[Any], None] | None = None
+    """The server's own request validation: runs before the handler, and keeps running when
+    a test overrides the handler with `on()` (a test stands in for the bridge, not for
+    livekit-server's checks)."""
 
 
 # ----- grant checks: return None when allowed, else the reason --------------------------
@@ -141,6 +145,16 @@ def _room_create(claims: Claims, _req: Any) -> str | None:
 
 def _room_list(claims: Claims, _req: Any) -> str | None:
     return None if claims.video and claims.video.room_list else "requires roomList grant"
+
+
+def _check_hostname(value: str, field: str, *, required: bool = False) -> None:
+    """livekit/protocol `validateHostnameFormat`: a host[:port], never a SIP URI."""
+    if required and not value:
+        raise TwirpFault("invalid_argument", "no outbound hostname specified")
+    if "transport=" in value:
+        raise TwirpFault("invalid_argument", f"{field} should not contain transport parameter")
+    if any(c in value for c in "@;") or value.startswith(("sip:", "sips:")):
+        raise TwirpFault("invalid_argument", f"{field} should be a hostname or IP, not SIP URI")
 
 
 def _new_id(prefix: str) -> str:
@@ -274,6 +288,7 @@ class LiveKitEmulator:
             response_type or known.response_type,  # type: ignore[union-attr]
             handler,
             grant or (known.grant if known else _room_admin),
+            known.validate if known else None,
         )
 
     def calls_to(self, method: str) -> list[RecordedCall]:
@@ -329,6 +344,8 @@ class LiveKitEmulator:
             denied = route.grant(claims, message)
             if denied:
                 raise TwirpFault("permission_denied", denied)
+            if route.validate is not None:
+                route.validate(message)
             result = route.handler(message)
             if inspect.isawaitable(result):
                 result = await result
@@ -420,6 +437,7 @@ class LiveKitEmulator:
             api.SIPParticipantInfo,
             self._create_sip_participant,
             _sip_call,
+            self._validate_create_sip_participant,
         )
         self._routes["livekit.SIP/TransferSIPParticipant"] = _Route(
             api.TransferSIPParticipantRequest,
@@ -699,11 +717,32 @@ class LiveKitEmulator:
 
     # ----- SIP participants --------------------------------------------------------------
 
+    def _validate_create_sip_participant(self, req: api.CreateSIPParticipantRequest) -> None:
+        """livekit-server's checks before the request reaches a SIP bridge (livekit/protocol
+        `CreateSIPParticipantRequest.ValidateResult`, then the trunk lookup), in its order."""
+        if not req.sip_trunk_id and not req.HasField("trunk") and not req.sip_number:
+            raise TwirpFault("invalid_argument", "missing sip trunk id and sip number")
+        if req.HasField("trunk"):
+            _check_hostname(req.trunk.hostname, "trunk hostname", required=True)
+        if not req.sip_call_to:
+            raise TwirpFault("invalid_argument", "missing sip callee number")
+        if "@" in req.sip_call_to:
+            raise TwirpFault(
+                "invalid_argument",
+                "SipCallTo should be a phone number or SIP user, not a full SIP URI",
+            )
+        if not req.room_name:
+            raise TwirpFault("invalid_argument", "missing room name")
+        trunk = self.outbound.get(req.sip_trunk_id) if req.sip_trunk_id else None
+        if req.sip_trunk_id and trunk is None:
+            raise TwirpFault("not_found", "requested sip trunk does not exist")
+        if not req.sip_number and (trunk is None or not trunk.numbers):
+            raise TwirpFault("failed_precondition", "no numbers on outbound trunk")
+
     def _create_sip_participant(
         self, req: api.CreateSIPParticipantRequest
     ) -> api.SIPParticipantInfo:
-        if req.sip_trunk_id and req.sip_trunk_id not in self.outbound:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        """The bridge's part (no SIP here): the callee answers and joins the room."""
         identity = req.participant_identity or f"sip_{req.sip_call_to}"
         p = self.add_participant(
             req.room_name,
