@@ -497,9 +497,25 @@ async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> Non
     )
 
 
+async def test_web_caller_is_warm_transferred_even_to_a_cold_supervisor(harness: Harness) -> None:
+    """A WebRTC caller (no SIP leg) in a real room: the supervisor is dialled into the room;
+    REFER is impossible without a SIP leg, so a cold supervisor gets a warm transfer."""
+    cold_omar = sup("Omar Haddad", OMAR.contact, ["orders"], transfer_mode="cold")
+    manager = harness.build(supervisors=[cold_omar], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx(is_sip=False)
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    assert harness.calls(SIP + "TransferSIPParticipant") == []
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    assert dial.room_name == CALLER_ROOM
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.mode, attempt.outcome) == ("warm", TransferOutcome.CONNECTED)
+
+
 async def test_console_call_is_simulated(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR, ALEX])
-    c = ctx(is_sip=False)
+    c = ctx(is_sip=False, in_room=False)
     reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
     assert harness.server.calls == []
     [attempt] = c.userdata.transfer_attempts
