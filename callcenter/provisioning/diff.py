@@ -87,7 +87,9 @@ def new_id(name: str) -> str:
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
+        # an empty sub-message is "unset": livekit-server fills `media: {}` into every
+        # dispatch rule it creates (SIPDispatchRuleInfo.Upgrade), which a file never has
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}" if prefix else k, out)
     else:
