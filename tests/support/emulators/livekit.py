@@ -88,9 +88,14 @@ GrantCheck = Callable[[Claims, Any], str | None]
 class TwirpFault(Exception):
     """Raise from a handler to answer with a Twirp error (`code` from twirp's list)."""
 
-    def __init__(self, code: str, msg: str, meta: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, code: str, msg: str, meta: dict[str, str] | None = None, *, plain: bool = False
+    ) -> None:
         super().__init__(f"{code}: {msg}")
         self.code, self.msg, self.meta = code, msg, meta or {}
+        self.plain = plain
+        """Answer `msg` as text/plain, not a Twirp JSON error (what livekit-server does for a
+        token it cannot verify: the client then sees code `unknown`)."""
 
 
 @dataclass
@@ -383,6 +388,8 @@ class LiveKitEmulator:
                 result = await result
         except TwirpFault as fault:
             call.error = fault.code
+            if fault.plain:
+                return web.Response(status=_HTTP_STATUS[fault.code], text=fault.msg)
             payload: dict[str, Any] = {"code": fault.code, "msg": fault.msg}
             if fault.meta:
                 payload["meta"] = fault.meta
@@ -400,11 +407,11 @@ class LiveKitEmulator:
     def _authenticate(self, request: web.Request) -> Claims:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            raise TwirpFault("unauthenticated", "missing bearer token")
+            raise TwirpFault("unauthenticated", "permissions denied")
         try:
             return api.TokenVerifier(self.api_key, self.api_secret).verify(header[7:])
         except Exception as e:  # any JWT failure: bad signature, wrong issuer, expired
-            raise TwirpFault("unauthenticated", f"invalid token: {type(e).__name__}") from e
+            raise TwirpFault("unauthenticated", "invalid authorization token", plain=True) from e
 
     # ----- default handlers --------------------------------------------------------------
 
