@@ -1,0 +1,389 @@
+"""What the end-to-end tests run around a real LiveKit: provider emulators, a scripted model,
+our worker as a subprocess, and the audio measurements the assertions read.
+
+- `ProviderEmulators`: the product's OpenAI (chat + realtime on one base URL), Deepgram and
+  ElevenLabs emulators at fixed latencies, serving from their own thread so they answer the
+  worker subprocess whatever the test's event loop is doing.
+- `ScriptedModel`: plays the models' part the way a model would (greet, route, verify, escalate,
+  brief the supervisor, take the supervisor's "yes"), from what it hears: the caller's
+  utterances are transcribed from a queue the test fills (`model.caller_says(...)`), the
+  supervisor's from the tone they play (`SUPERVISOR_YES_HZ`).
+- `WorkerProcess`: `callcenter dev` with that environment, stopped (its whole process group)
+  when the test session ends.
+- Tones: every agent voice is the emulators' 440 Hz tone; the supervisor briefing is
+  `BRIEFING_HZ` (so a caller's recording proves it never heard it); the caller's and the
+  supervisor's own "voices" after the connect are `CALLER_HZ` and `SUPERVISOR_HZ`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.support.emulators import (
+    ChatReply,
+    ChatRequest,
+    DeepgramEmulator,
+    ElevenLabsEmulator,
+    OpenAIHTTPEmulator,
+    OpenAIRealtimeEmulator,
+    RealtimeReply,
+    RealtimeTurn,
+    ToolCall,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+AGENT_HZ = 440.0
+"""Every emulated agent voice (realtime, ElevenLabs, OpenAI TTS)."""
+BRIEFING_HZ = 1500.0
+"""The supervisor briefing (ElevenLabs, only for text that starts with BRIEFING_MARK)."""
+CALLER_HZ = 700.0
+SUPERVISOR_HZ = 1100.0
+SUPERVISOR_YES_HZ = 1300.0
+"""A supervisor "voice" clip the model hears as 'Yes, put them through.'"""
+SUPERVISOR_NO_HZ = 1700.0
+"""... and as 'No, I can't take it right now.'"""
+BRIEFING_MARK = "Briefing"
+
+GREETING = "Thanks for calling Northwind Supply. How can I help today?"
+
+
+@dataclass
+class Latencies:
+    """The provider latencies every e2e call runs at (the latency benchmark's defaults)."""
+
+    stt_final: float = 0.100
+    llm_first_token: float = 0.300
+    tts_first_audio: float = 0.150
+
+
+# ============================================================================ audio
+
+
+def dominant_hz(pcm: bytes, rate: int) -> float:
+    """The strongest frequency in int16 mono `pcm` (0 for silence)."""
+    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    if len(x) < 64 or np.sqrt(np.mean(x * x)) < 200:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples as float64 and the sample rate."""
+    with wave.open(str(path), "rb") as w:
+        rate = w.getframerate()
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        if w.getnchannels() > 1:
+            data = data[:: w.getnchannels()]
+    return data.astype(np.float64), rate
+
+
+def write_tone(path: Path, hz: float, seconds: float, *, rate: int = 8000) -> Path:
+    """A WAV of one sine tone (amplitude 0.3 FS, 5 ms fades): a 'voice' a test can find."""
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    x = 0.3 * np.sin(2 * np.pi * hz * t)
+    fade = rate // 200
+    x[:fade] *= np.linspace(0, 1, fade)
+    x[-fade:] *= np.linspace(1, 0, fade)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((x * 32767).astype("<i2").tobytes())
+    return path
+
+
+@dataclass
+class ToneTrack:
+    """Per-20 ms-window energy at a few frequencies of one recording (Goertzel-like)."""
+
+    rate: int
+    window_s: float
+    levels: dict[float, np.ndarray]
+    """Frequency -> RMS-like level per window (same units as the samples)."""
+    rms: np.ndarray
+
+    @classmethod
+    def of(cls, path: Path, freqs: list[float], *, window_s: float = 0.02) -> ToneTrack:
+        x, rate = read_wav(path)
+        size = int(rate * window_s)
+        n = len(x) // size
+        frames = x[: n * size].reshape(n, size) if n else np.zeros((0, size))
+        t = np.arange(size) / rate
+        levels = {}
+        for f in freqs:
+            ref = np.exp(-2j * np.pi * f * t)
+            levels[f] = np.abs(frames @ ref) * 2 / size
+        rms = np.sqrt(np.mean(frames * frames, axis=1)) if n else np.zeros(0)
+        return cls(rate, window_s, levels, rms)
+
+    def present(
+        self, hz: float, *, start_s: float = 0.0, end_s: float | None = None, level: float = 1500.0
+    ) -> float:
+        """Seconds of windows in [start, end) where `hz` is clearly there."""
+        a = int(start_s / self.window_s)
+        b = len(self.rms) if end_s is None else int(end_s / self.window_s)
+        return float(np.sum(self.levels[hz][a:b] > level) * self.window_s)
+
+    def onset(self, hz: float, *, after_s: float = 0.0, level: float = 1500.0) -> float | None:
+        """Start (s) of the first window at/after `after_s` where `hz` is clearly there."""
+        a = int(after_s / self.window_s)
+        hits = np.nonzero(self.levels[hz][a:] > level)[0]
+        return None if len(hits) == 0 else (a + int(hits[0])) * self.window_s
+
+    def loud(
+        self, *, start_s: float = 0.0, end_s: float | None = None, level: float = 800.0
+    ) -> float:
+        """Seconds of windows with any sound above `level` RMS (music, speech, tones)."""
+        a = int(start_s / self.window_s)
+        b = len(self.rms) if end_s is None else int(end_s / self.window_s)
+        return float(np.sum(self.rms[a:b] > level) * self.window_s)
+
+
+# ============================================================================ the model
+
+
+@dataclass
+class ScriptedModel:
+    """The model's part, decided from what it hears (see the module docstring)."""
+
+    caller_queue: collections.deque[str] = field(default_factory=collections.deque)
+    heard: list[str] = field(default_factory=list)
+    """Every transcript handed to an STT/realtime session, in order (for failure messages)."""
+    decisions: list[str] = field(default_factory=list)
+    """Every tool call the model made, by name, in order."""
+
+    def caller_says(self, *texts: str) -> None:
+        """What the next caller utterances will be transcribed as (FIFO)."""
+        self.caller_queue.extend(texts)
+
+    def transcribe(self, pcm: bytes, rate: int) -> str:
+        hz = dominant_hz(pcm, rate)
+        if abs(hz - SUPERVISOR_YES_HZ) < 60:
+            text = "Yes, put them through."
+        elif abs(hz - SUPERVISOR_NO_HZ) < 60:
+            text = "No, I can't take it right now."
+        elif abs(hz - SUPERVISOR_HZ) < 60 or abs(hz - CALLER_HZ) < 60:
+            text = ""  # the two people talking after the connect: nobody transcribes them
+        else:
+            text = self.caller_queue.popleft() if self.caller_queue else ""
+        self.heard.append(text)
+        return text
+
+    def _tool(self, name: str, args: dict[str, Any]) -> ToolCall:
+        self.decisions.append(name)
+        return ToolCall(name, args)
+
+    # ----- realtime (the greeting agent) -------------------------------------------------
+
+    def realtime(self, turn: RealtimeTurn) -> RealtimeReply | ToolCall:
+        last = turn.last_item
+        if last.get("type") == "function_call_output":
+            return RealtimeReply(text=_spoken_result(str(last.get("output", ""))))
+        said = turn.last_user_text.lower()
+        if not said:
+            return RealtimeReply(text=GREETING)
+        if "(keypad) 0" in said or "person" in said:
+            return self._tool("transfer_to_human", {"reason": "The caller asked for a person."})
+        if "order" in said:
+            return self._tool("route_to_orders", {})
+        if "bill" in said:
+            return self._tool("route_to_billing", {})
+        return RealtimeReply(text="Could you tell me a little more?")
+
+    # ----- chat (verification, specialists, the briefing leg) ----------------------------
+
+    def chat(self, req: ChatRequest) -> ChatReply | ToolCall:
+        tools = set(req.tool_names)
+        output = req.last_tool_output
+        said = req.last_user_text.lower() if req.last_message.get("role") == "user" else ""
+        if "connect_to_caller" in tools:  # the supervisor briefing leg
+            if output is not None:
+                return ChatReply(text="Thank you.")
+            if said.startswith("yes"):
+                return self._tool("connect_to_caller", {})
+            if said.startswith("no"):
+                return self._tool("decline_transfer", {"reason": "busy right now"})
+            return ChatReply(
+                text=f"{BRIEFING_MARK} for a supervisor: a verified caller needs help with an "
+                "order. Will you take the call?"
+            )
+        if output is not None:
+            return ChatReply(text=_spoken_result(output))
+        if "(keypad) 0" in said or "person" in said:
+            return self._tool("transfer_to_human", {"reason": "The caller asked for a person."})
+        if "record_inputs" in tools:
+            return ChatReply(text="Please key your four digit PIN, then press pound.")
+        if "enter_pin_on_keypad" in tools:
+            if "key" in said or "keypad" in said:
+                return self._tool("enter_pin_on_keypad", {})
+            return ChatReply(text="First I need to verify you: your ZIP code, or your PIN.")
+        return ChatReply(text="Sure. What would you like to know about your order?")
+
+
+def _spoken_result(output: str) -> str:
+    """What the model says after a tool: nothing once a transfer has connected."""
+    if "do not say anything more" in output or "Say nothing more" in output:
+        return ""
+    return "Okay. " + output.split(".")[0][:80] + "."
+
+
+# ============================================================================ emulators
+
+
+class ProviderEmulators:
+    """See the module docstring. `start()` blocks until every emulator listens."""
+
+    def __init__(self, model: ScriptedModel, latencies: Latencies | None = None) -> None:
+        self.model = model
+        self.lat = latencies or Latencies()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.openai: OpenAIHTTPEmulator
+        self.realtime: OpenAIRealtimeEmulator
+        self.deepgram: DeepgramEmulator
+        self.elevenlabs: ElevenLabsEmulator
+
+    def start(self) -> ProviderEmulators:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self
+
+    async def _start(self) -> None:
+        model, lat = self.model, self.lat
+        self.openai = OpenAIHTTPEmulator()
+        self.realtime = OpenAIRealtimeEmulator()
+        # one OPENAI_BASE_URL serves the pipeline LLM and the realtime greeting model
+        self.realtime._setup_routes(self.openai._app)
+        self.deepgram = DeepgramEmulator(final_delay=lat.stt_final, end_silence_ms=None)
+        self.elevenlabs = ElevenLabsEmulator(first_audio_latency=lat.tts_first_audio)
+        self.elevenlabs.tone_for = lambda text: (
+            BRIEFING_HZ if text.lstrip().startswith(BRIEFING_MARK) else AGENT_HZ
+        )
+
+        async def chat(req: ChatRequest) -> Any:
+            await asyncio.sleep(lat.llm_first_token)
+            return model.chat(req)
+
+        self.openai.chat.responder = chat
+        self.realtime.responder = model.realtime
+        self.realtime.transcriber = lambda _i, pcm: model.transcribe(pcm, 24000)
+        self.deepgram.transcriber = lambda _i, pcm, rate: model.transcribe(pcm, rate)
+        for emu in (self.openai, self.deepgram, self.elevenlabs):
+            await emu.start()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "OPENAI_API_KEY": "test",
+            "OPENAI_BASE_URL": self.openai.base_url,
+            "DEEPGRAM_API_KEY": "test",
+            "DEEPGRAM_BASE_URL": self.deepgram.base_url,
+            "ELEVEN_API_KEY": "test",
+            "ELEVENLABS_BASE_URL": self.elevenlabs.base_url,
+        }
+
+    def briefings(self) -> list[str]:
+        """Texts the briefing leg sent to TTS."""
+        return [s.text for s in self.elevenlabs.syntheses if s.text.startswith(BRIEFING_MARK)]
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            for emu in (self.openai, self.realtime, self.deepgram, self.elevenlabs):
+                with contextlib.suppress(Exception):
+                    await emu.stop()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+# ============================================================================ the worker
+
+
+class WorkerProcess:
+    """`callcenter dev` as a subprocess in its own process group (job processes included)."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90.0) -> WorkerProcess:
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "callcenter.cli", "dev"],
+                env={**os.environ, **self.env},
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "registered worker" in self.text():
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited ({self.proc.returncode}):\n{self.tail()}")
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the worker did not register within {timeout:.0f} s:\n{self.tail()}")
+
+    def text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.text().splitlines()[-lines:])
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        # job processes share the group: make sure none outlives the worker
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.1
+) -> Any:
+    """Poll `predicate` (sync or async) until truthy; AssertionError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(interval)
