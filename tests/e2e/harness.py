@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from livekit import rtc
 
 from tests.support.emulators import (
     ChatReply,
@@ -162,20 +163,44 @@ class ToneTrack:
 
 @dataclass
 class ScriptedModel:
-    """The model's part, decided from what it hears (see the module docstring)."""
+    """The model's part, decided from what it hears (see the module docstring).
 
-    caller_queue: collections.deque[str] = field(default_factory=collections.deque)
+    A caller utterance reaches two transcribers in the greeting phase: the realtime model
+    (which answers from its own transcript) and the STT the session uses for turn detection.
+    Each has its own queue; `caller_says` feeds both. In the pipeline phases only the STT
+    transcribes, so the realtime queue is dropped when a pipeline model request arrives.
+    """
+
+    stt_queue: collections.deque[str] = field(default_factory=collections.deque)
+    realtime_queue: collections.deque[str] = field(default_factory=collections.deque)
     heard: list[str] = field(default_factory=list)
     """Every transcript handed to an STT/realtime session, in order (for failure messages)."""
     decisions: list[str] = field(default_factory=list)
     """Every tool call the model made, by name, in order."""
+    _texts: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.stt_queue.clear()
+        self.realtime_queue.clear()
+        self.heard.clear()
+        self.decisions.clear()
 
     def caller_says(self, *texts: str) -> None:
         """What the next caller utterances will be transcribed as (FIFO)."""
-        self.caller_queue.extend(texts)
+        self.stt_queue.extend(texts)
+        self.realtime_queue.extend(texts)
 
-    def transcribe(self, pcm: bytes, rate: int) -> str:
+    def transcribe(self, index: int, pcm: bytes, rate: int, *, realtime: bool = False) -> str:
+        """Utterance `index` of one transcriber (asked again for each interim: same text)."""
+        key = ("realtime" if realtime else "stt", index)
+        if key not in self._texts:
+            self._texts[key] = self._first_heard(pcm, rate, realtime=realtime)
+            self.heard.append(f"{key[0]}: {self._texts[key]}")
+        return self._texts[key]
+
+    def _first_heard(self, pcm: bytes, rate: int, *, realtime: bool) -> str:
         hz = dominant_hz(pcm, rate)
+        queue = self.realtime_queue if realtime else self.stt_queue
         if abs(hz - SUPERVISOR_YES_HZ) < 60:
             text = "Yes, put them through."
         elif abs(hz - SUPERVISOR_NO_HZ) < 60:
@@ -183,8 +208,7 @@ class ScriptedModel:
         elif abs(hz - SUPERVISOR_HZ) < 60 or abs(hz - CALLER_HZ) < 60:
             text = ""  # the two people talking after the connect: nobody transcribes them
         else:
-            text = self.caller_queue.popleft() if self.caller_queue else ""
-        self.heard.append(text)
+            text = queue.popleft() if queue else ""
         return text
 
     def _tool(self, name: str, args: dict[str, Any]) -> ToolCall:
@@ -212,6 +236,8 @@ class ScriptedModel:
 
     def chat(self, req: ChatRequest) -> ChatReply | ToolCall:
         tools = set(req.tool_names)
+        if "connect_to_caller" not in tools:
+            self.realtime_queue.clear()  # the caller is in a pipeline phase now
         output = req.last_tool_output
         said = req.last_user_text.lower() if req.last_message.get("role") == "user" else ""
         if "connect_to_caller" in tools:  # the supervisor briefing leg
@@ -284,8 +310,8 @@ class ProviderEmulators:
 
         self.openai.chat.responder = chat
         self.realtime.responder = model.realtime
-        self.realtime.transcriber = lambda _i, pcm: model.transcribe(pcm, 24000)
-        self.deepgram.transcriber = lambda _i, pcm, rate: model.transcribe(pcm, rate)
+        self.realtime.transcriber = lambda i, pcm: model.transcribe(i, pcm, 24000, realtime=True)
+        self.deepgram.transcriber = lambda i, pcm, rate: model.transcribe(i, pcm, rate)
         for emu in (self.openai, self.deepgram, self.elevenlabs):
             await emu.start()
 
@@ -387,3 +413,203 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+# ============================================================================ a WebRTC caller
+
+
+class WebCaller:
+    """A caller in the browser's place: an `rtc.Room` participant that speaks WAVs in real
+    time (silence otherwise), keys digits (`publish_dtmf`) and records what it hears.
+
+    Its token carries the room configuration a SIP dispatch rule would give (our agent
+    dispatched by name), so the room is created with the explicit dispatch on join.
+    """
+
+    RATE = 16000
+    FRAME = 320  # 20 ms
+
+    def __init__(self) -> None:
+        self.room = rtc.Room()
+        self.heard: list[tuple[float, str, np.ndarray]] = []
+        """(arrival time, track name, int16 samples at RATE) for every frame received."""
+        self._speech: collections.deque[np.ndarray] = collections.deque()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = 0.0
+        self.spoke: list[tuple[float, float]] = []
+        """(start, end of speech) per `say`, on `time.time()`."""
+
+    async def join(self, url: str, token: str) -> None:
+        self.room.on("track_subscribed", self._on_track)
+        await self.room.connect(url, token)
+        self.started_at = time.time()
+        self.source = rtc.AudioSource(self.RATE, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", self.source)
+        await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        self._tasks.append(asyncio.create_task(self._mic()))
+
+    def _on_track(self, track: rtc.Track, pub: rtc.RemoteTrackPublication, _p: Any) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO:
+            self._tasks.append(asyncio.create_task(self._listen(track, pub.name)))
+
+    async def _listen(self, track: rtc.Track, name: str) -> None:
+        stream = rtc.AudioStream(track, sample_rate=self.RATE, num_channels=1)
+        async for ev in stream:
+            samples = np.frombuffer(ev.frame.data, dtype=np.int16).copy()
+            self.heard.append((time.time(), name, samples))
+
+    async def _mic(self) -> None:
+        silence = np.zeros(self.FRAME, dtype=np.int16)
+        next_at = time.monotonic()
+        while True:
+            frame = self._speech.popleft() if self._speech else silence
+            await self.source.capture_frame(
+                rtc.AudioFrame(frame.tobytes(), self.RATE, 1, self.FRAME)
+            )
+            next_at += self.FRAME / self.RATE
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    def loud_until(self, *, level: float = 500.0) -> float:
+        """Arrival time of the last heard frame above `level` RMS (0 when none)."""
+        for t, _, samples in reversed(self.heard):
+            if np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > level:
+                return t
+        return 0.0
+
+    async def wait_agent_done(self, *, quiet_s: float = 0.8, timeout: float = 30.0) -> None:
+        """Until the agent has spoken and then been quiet for `quiet_s` (a turn ended)."""
+
+        def done() -> bool:
+            last = self.loud_until()
+            return bool(last) and time.time() - last > quiet_s
+
+        await wait_until(done, timeout=timeout, what="the agent to finish speaking")
+
+    async def say(self, wav: Path) -> float:
+        """Speak `wav` now; returns when it has been sent, with the end-of-speech time."""
+        x, rate = read_wav(wav)
+        if rate != self.RATE:
+            x = np.interp(np.arange(0, len(x), rate / self.RATE), np.arange(len(x)), x)
+        samples = x.astype(np.int16)
+        pad = (-len(samples)) % self.FRAME
+        samples = np.concatenate([samples, np.zeros(pad, dtype=np.int16)])
+        start = time.time()
+        for i in range(0, len(samples), self.FRAME):
+            self._speech.append(samples[i : i + self.FRAME])
+        duration = len(samples) / self.RATE
+        await asyncio.sleep(duration + 0.05)
+        self.spoke.append((start, start + duration))
+        return start + duration
+
+    async def key(self, digits: str) -> None:
+        codes = {"*": 10, "#": 11}
+        for digit in digits:
+            code = codes.get(digit, int(digit) if digit.isdigit() else 0)
+            await self.room.local_participant.publish_dtmf(code=code, digit=digit)
+            await asyncio.sleep(0.15)
+
+    def save(self, path: Path) -> Path:
+        """Everything heard, mixed, as a WAV starting at `started_at`."""
+        if not self.heard:
+            total = np.zeros(0, dtype=np.float64)
+        else:
+            end = max(t for t, _, _ in self.heard) - self.started_at + 1.0
+            total = np.zeros(int(end * self.RATE) + self.FRAME * 4)
+            by_track: dict[str, list[tuple[float, np.ndarray]]] = collections.defaultdict(list)
+            for t, name, samples in self.heard:
+                by_track[name].append((t, samples))
+            for frames in by_track.values():
+                # frames of one track are contiguous: place them from the first arrival on
+                pos = int((frames[0][0] - self.started_at) * self.RATE)
+                for _, samples in frames:
+                    n = len(samples)
+                    if pos + n > len(total):
+                        break
+                    total[pos : pos + n] += samples
+                    pos += n
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(self.RATE)
+            w.writeframes(np.clip(total, -32768, 32767).astype("<i2").tobytes())
+        return path
+
+    async def leave(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.room.disconnect()
+
+
+def caller_token(info: Any, identity: str, room: str, *, agent_name: str) -> str:
+    """A join token whose room configuration dispatches `agent_name` (as a SIP rule's does)."""
+    from livekit import api
+
+    return (
+        api.AccessToken(info.api_key, info.api_secret)
+        .with_identity(identity)
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .with_room_config(
+            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=agent_name)])
+        )
+        .to_jwt()
+    )
+
+
+# ============================================================================ the database
+
+
+ALL_WEEK = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def supervisor(name: str, contact: str, *, mode: str = "warm", priority: int = 10) -> dict:
+    """A supervisor on duty around the clock, for `set_roster`."""
+    return {
+        "name": name,
+        "contact": contact,
+        "skills": ["general"],
+        "timezone": "UTC",
+        "working_hours": ALL_WEEK,
+        "priority": priority,
+        "transfer_mode": mode,
+    }
+
+
+async def set_roster(database_url: str, *supervisors: dict[str, Any]) -> None:
+    """Replace the worker's supervisors (it reads the roster on every escalation)."""
+    from callcenter.data import SupervisorStore
+    from callcenter.data.database import Database
+
+    db = await Database.open(database_url, seed_demo=False)
+    try:
+        store = SupervisorStore(db)
+        for row in await store.list():
+            await store.remove(row.id)
+        for values in supervisors:
+            await store.add(**values)
+    finally:
+        await db.close()
+
+
+async def call_record(database_url: str, room: str, *, timeout: float = 30.0) -> dict[str, Any]:
+    """The closed call record of the call in `room` (waits for the worker to close it)."""
+    from callcenter.data.database import Database
+    from callcenter.data.repository import CallRecordStore
+
+    db = await Database.open(database_url, seed_demo=False)
+    try:
+
+        async def closed() -> dict[str, Any] | None:
+            for rec in await CallRecordStore(db).list_recent(50):
+                data = rec.to_dict()
+                if data.get("room_name") == room and data.get("outcome"):
+                    return data
+            return None
+
+        return await wait_until(closed, timeout=timeout, what=f"the call record of {room}")
+    finally:
+        await db.close()
