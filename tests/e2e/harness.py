@@ -59,6 +59,8 @@ SUPERVISOR_YES_HZ = 1300.0
 """A supervisor "voice" clip the model hears as 'Yes, put them through.'"""
 SUPERVISOR_NO_HZ = 1700.0
 """... and as 'No, I can't take it right now.'"""
+SUPERVISOR_HELLO_HZ = 900.0
+"""What a supervisor says on answering ('Hello, Pat speaking.'): the caller must not hear it."""
 BRIEFING_MARK = "Briefing"
 
 GREETING = "Thanks for calling Northwind Supply. How can I help today?"
@@ -76,13 +78,17 @@ class Latencies:
 # ============================================================================ audio
 
 
-def dominant_hz(pcm: bytes, rate: int) -> float:
-    """The strongest frequency in int16 mono `pcm` (0 for silence)."""
+def tone_hz(pcm: bytes, rate: int) -> float | None:
+    """The frequency of `pcm` when it is one pure tone (most of its energy within 40 Hz of
+    the peak), else None: speech is never that narrow, whatever its strongest formant."""
     x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-    if len(x) < 64 or np.sqrt(np.mean(x * x)) < 200:
-        return 0.0
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    return float(np.fft.rfftfreq(len(x), 1 / rate)[int(np.argmax(spectrum))])
+    if len(x) < 256 or np.sqrt(np.mean(x * x)) < 200:
+        return None
+    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    peak = float(freqs[int(np.argmax(power))])
+    near = power[np.abs(freqs - peak) <= 40].sum()
+    return peak if near / power.sum() > 0.6 else None
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -177,6 +183,8 @@ class ScriptedModel:
     """Every transcript handed to an STT/realtime session, in order (for failure messages)."""
     decisions: list[str] = field(default_factory=list)
     """Every tool call the model made, by name, in order."""
+    replies: list[tuple[float, str]] = field(default_factory=list)
+    """(time.time(), text) of every spoken reply the model produced."""
     _texts: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def reset(self) -> None:
@@ -184,6 +192,8 @@ class ScriptedModel:
         self.realtime_queue.clear()
         self.heard.clear()
         self.decisions.clear()
+        self.replies.clear()
+        self.requests.clear()
 
     def caller_says(self, *texts: str) -> None:
         """What the next caller utterances will be transcribed as (FIFO)."""
@@ -199,10 +209,12 @@ class ScriptedModel:
         return self._texts[key]
 
     def _first_heard(self, pcm: bytes, rate: int, *, realtime: bool) -> str:
-        hz = dominant_hz(pcm, rate)
+        hz = tone_hz(pcm, rate) or -1000.0
         queue = self.realtime_queue if realtime else self.stt_queue
         if abs(hz - SUPERVISOR_YES_HZ) < 60:
             text = "Yes, put them through."
+        elif abs(hz - SUPERVISOR_HELLO_HZ) < 60:
+            text = "Hello, Pat speaking."
         elif abs(hz - SUPERVISOR_NO_HZ) < 60:
             text = "No, I can't take it right now."
         elif abs(hz - SUPERVISOR_HZ) < 60 or abs(hz - CALLER_HZ) < 60:
@@ -217,8 +229,36 @@ class ScriptedModel:
 
     # ----- realtime (the greeting agent) -------------------------------------------------
 
+    requests: list[str] = field(default_factory=list)
+    """One line per model request: which tools it offered and what it last heard."""
+
+    def story(self) -> str:
+        """What the model heard, said and decided so far (for failure messages)."""
+        return (
+            f"heard {self.heard}; said {[t for _, t in self.replies]}; "
+            f"decided {self.decisions}; requests {self.requests[-6:]}"
+        )
+
+    def _say(self, text: str) -> str:
+        if text:
+            self.replies.append((time.time(), text))
+        return text
+
     def realtime(self, turn: RealtimeTurn) -> RealtimeReply | ToolCall:
+        reply = self._realtime(turn)
+        if isinstance(reply, RealtimeReply):
+            self._say(reply.text)
+        return reply
+
+    def chat(self, req: ChatRequest) -> ChatReply | ToolCall:
+        reply = self._chat(req)
+        if isinstance(reply, ChatReply):
+            self._say(reply.text or "")
+        return reply
+
+    def _realtime(self, turn: RealtimeTurn) -> RealtimeReply | ToolCall:
         last = turn.last_item
+        self.requests.append(f"realtime last={last.get('type')}/{last.get('role')}")
         if last.get("type") == "function_call_output":
             return RealtimeReply(text=_spoken_result(str(last.get("output", ""))))
         said = turn.last_user_text.lower()
@@ -234,8 +274,9 @@ class ScriptedModel:
 
     # ----- chat (verification, specialists, the briefing leg) ----------------------------
 
-    def chat(self, req: ChatRequest) -> ChatReply | ToolCall:
+    def _chat(self, req: ChatRequest) -> ChatReply | ToolCall:
         tools = set(req.tool_names)
+        self.requests.append(f"chat tools={sorted(tools)} last={req.last_message.get('role')}")
         if "connect_to_caller" not in tools:
             self.realtime_queue.clear()  # the caller is in a pipeline phase now
         output = req.last_tool_output
@@ -247,16 +288,18 @@ class ScriptedModel:
                 return self._tool("connect_to_caller", {})
             if said.startswith("no"):
                 return self._tool("decline_transfer", {"reason": "busy right now"})
+            if said.startswith("hello") and any(BRIEFING_MARK in t for _, t in self.replies[-3:]):
+                return ChatReply(text=f"{BRIEFING_MARK}: one moment, here is the summary.")
             return ChatReply(
                 text=f"{BRIEFING_MARK} for a supervisor: a verified caller needs help with an "
                 "order. Will you take the call?"
             )
+        if "record_inputs" in tools:  # LiveKit's GetDtmfTask: the digits arrive as DTMF
+            return ChatReply(text="Please key your four digit PIN, then press pound.")
         if output is not None:
             return ChatReply(text=_spoken_result(output))
         if "(keypad) 0" in said or "person" in said:
             return self._tool("transfer_to_human", {"reason": "The caller asked for a person."})
-        if "record_inputs" in tools:
-            return ChatReply(text="Please key your four digit PIN, then press pound.")
         if "enter_pin_on_keypad" in tools:
             if "key" in said or "keypad" in said:
                 return self._tool("enter_pin_on_keypad", {})
@@ -399,10 +442,36 @@ class WorkerProcess:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+async def agent_reply(
+    model: ScriptedModel, *, after: float, timeout: float = 30.0, contains: str = ""
+) -> str:
+    """Wait for the model's next spoken reply after `after` (time.time()), then for it to be
+    played out (60 ms per character, the emulators' pace, plus a second of slack)."""
+
+    def found() -> tuple[float, str] | None:
+        for t, text in model.replies:
+            if t > after and contains in text:
+                return t, text
+        return None
+
+    t, text = await wait_until(
+        found,
+        timeout=timeout,
+        what=lambda: f"the agent to say {contains!r} ({model.story()})",
+    )
+    await asyncio.sleep(max(0.0, t + len(text) * 0.06 + 1.0 - time.time()))
+    return text
+
+
 async def wait_until(
-    predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.1
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    what: str | Callable[[], str],
+    interval: float = 0.1,
 ) -> Any:
-    """Poll `predicate` (sync or async) until truthy; AssertionError naming `what` otherwise."""
+    """Poll `predicate` (sync or async) until truthy; AssertionError naming `what` (a text,
+    or a function giving it at the time of failure) otherwise."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -411,7 +480,8 @@ async def wait_until(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {said}")
         await asyncio.sleep(interval)
 
 

@@ -68,6 +68,7 @@ class SipPhone:
         answer: int | None = 200,
         answer_after_s: float = 0.3,
         play_on_answer: Path | None = None,
+        hello: Path | None = None,
         record: Path | None = None,
         refer: int = 202,
     ) -> AsyncIterator[SipPhone]:
@@ -84,6 +85,8 @@ class SipPhone:
             argv += ["--auth", f"{auth[0]}:{auth[1]}"]
         if play_on_answer is not None:
             argv += ["--play-on-answer", str(play_on_answer)]
+        if hello is not None:
+            argv += ["--hello", str(hello)]
         if record is not None:
             argv += ["--record", str(record)]
         log = log_dir / f"phone-{name}.log"
@@ -215,6 +218,7 @@ def main() -> int:
     parser.add_argument("--answer", type=int, default=200)
     parser.add_argument("--answer-after", type=float, default=0.3)
     parser.add_argument("--play-on-answer")
+    parser.add_argument("--hello", help="a WAV played once as soon as a call's media is up")
     parser.add_argument("--record")
     parser.add_argument("--refer", type=int, default=202)
     args = parser.parse_args()
@@ -253,6 +257,7 @@ def main() -> int:
             self.record_path = record
             self.recorder: Any = None
             self.audio: Any = None
+            self.greeted = False
 
         def onCallState(self, prm: Any) -> None:
             ci = self.getInfo()
@@ -289,6 +294,13 @@ def main() -> int:
                     _emit("recording_started", path=self.record_path)
                 if phone.loop_player is not None:
                     phone.loop_player.startTransmit(self.audio)
+                if args.hello and not self.greeted:
+                    self.greeted = True
+                    player = pj.AudioMediaPlayer()
+                    player.createPlayer(args.hello, pj.PJMEDIA_FILE_NO_LOOP)
+                    player.startTransmit(self.audio)
+                    keep_alive.append(player)
+                    _emit("play_started", wav=args.hello)
                 _emit("media_active")
 
         def onDtmfDigit(self, prm: Any) -> None:
