@@ -119,49 +119,77 @@ def write_tone(path: Path, hz: float, seconds: float, *, rate: int = 8000) -> Pa
 
 @dataclass
 class ToneTrack:
-    """Per-20 ms-window energy at a few frequencies of one recording (Goertzel-like)."""
+    """Where given tones sound in one recording, per 20 ms window.
+
+    A tone counts in a window when its Hann-windowed DFT amplitude is above `level` and at
+    least 4x the amplitude 100 and 200 Hz either side: a pure tone is sharp, music and speech
+    are not, so hold music does not count as a 1500 Hz briefing, while a tone mixed under
+    music still does.
+    """
 
     rate: int
     window_s: float
-    levels: dict[float, np.ndarray]
-    """Frequency -> RMS-like level per window (same units as the samples)."""
+    hits: dict[float, np.ndarray]
+    """Frequency -> bool per window."""
     rms: np.ndarray
 
     @classmethod
-    def of(cls, path: Path, freqs: list[float], *, window_s: float = 0.02) -> ToneTrack:
+    def of(
+        cls, path: Path, freqs: list[float], *, window_s: float = 0.02, level: float = 600.0
+    ) -> ToneTrack:
         x, rate = read_wav(path)
         size = int(rate * window_s)
         n = len(x) // size
         frames = x[: n * size].reshape(n, size) if n else np.zeros((0, size))
         t = np.arange(size) / rate
-        levels = {}
+        hann = np.hanning(size)
+
+        def amplitude(f: float) -> np.ndarray:
+            ref = hann * np.exp(-2j * np.pi * f * t)
+            return np.abs(frames @ ref) * 2 / hann.sum()
+
+        hits = {}
         for f in freqs:
-            ref = np.exp(-2j * np.pi * f * t)
-            levels[f] = np.abs(frames @ ref) * 2 / size
+            at = amplitude(f)
+            around = np.max([amplitude(f + d) for d in (-200, -100, 100, 200)], axis=0)
+            hits[f] = (at > level) & (at > 4 * around)
         rms = np.sqrt(np.mean(frames * frames, axis=1)) if n else np.zeros(0)
-        return cls(rate, window_s, levels, rms)
+        return cls(rate, window_s, hits, rms)
 
-    def present(
-        self, hz: float, *, start_s: float = 0.0, end_s: float | None = None, level: float = 1500.0
-    ) -> float:
-        """Seconds of windows in [start, end) where `hz` is clearly there."""
-        a = int(start_s / self.window_s)
-        b = len(self.rms) if end_s is None else int(end_s / self.window_s)
-        return float(np.sum(self.levels[hz][a:b] > level) * self.window_s)
+    def _span(self, start_s: float, end_s: float | None) -> slice:
+        a = max(0, int(start_s / self.window_s))
+        b = len(self.rms) if end_s is None else max(a, int(end_s / self.window_s))
+        return slice(a, b)
 
-    def onset(self, hz: float, *, after_s: float = 0.0, level: float = 1500.0) -> float | None:
-        """Start (s) of the first window at/after `after_s` where `hz` is clearly there."""
-        a = int(after_s / self.window_s)
-        hits = np.nonzero(self.levels[hz][a:] > level)[0]
-        return None if len(hits) == 0 else (a + int(hits[0])) * self.window_s
+    def present(self, hz: float, *, start_s: float = 0.0, end_s: float | None = None) -> float:
+        """Seconds of windows in [start, end) where `hz` sounds."""
+        return float(np.sum(self.hits[hz][self._span(start_s, end_s)]) * self.window_s)
+
+    def onset(self, hz: float, *, after_s: float = 0.0) -> float | None:
+        """Start (s) of the first window at/after `after_s` where `hz` sounds."""
+        a = max(0, int(after_s / self.window_s))
+        found = np.nonzero(self.hits[hz][a:])[0]
+        return None if len(found) == 0 else (a + int(found[0])) * self.window_s
 
     def loud(
-        self, *, start_s: float = 0.0, end_s: float | None = None, level: float = 800.0
+        self,
+        *,
+        start_s: float = 0.0,
+        end_s: float | None = None,
+        level: float = 300.0,
+        besides: tuple[float, ...] = (),
     ) -> float:
-        """Seconds of windows with any sound above `level` RMS (music, speech, tones)."""
-        a = int(start_s / self.window_s)
-        b = len(self.rms) if end_s is None else int(end_s / self.window_s)
-        return float(np.sum(self.rms[a:b] > level) * self.window_s)
+        """Seconds of windows above `level` RMS (music, speech, tones), leaving out windows
+        where one of the tones `besides` sounds."""
+        span = self._span(start_s, end_s)
+        loud = self.rms[span] > level
+        for hz in besides:
+            loud &= ~self.hits[hz][span]
+        return float(np.sum(loud) * self.window_s)
+
+    @property
+    def duration(self) -> float:
+        return len(self.rms) * self.window_s
 
 
 # ============================================================================ the model

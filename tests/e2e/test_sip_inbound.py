@@ -27,34 +27,8 @@ from tests.e2e.harness import (
     wait_until,
 )
 from tests.e2e.sip_phone import SipPhone
+from tests.e2e.sipcalls import call_rooms, new_call_room
 from tests.support.audio import FIXTURES_DIR
-
-
-async def call_rooms(stack: Stack) -> dict[str, list[api.ParticipantInfo]]:
-    async with api.LiveKitAPI(stack.http_url, stack.info.api_key, stack.info.api_secret) as lk:
-        rooms = (await lk.room.list_rooms(api.ListRoomsRequest())).rooms
-        return {
-            r.name: list(
-                (
-                    await lk.room.list_participants(api.ListParticipantsRequest(room=r.name))
-                ).participants
-            )
-            for r in rooms
-            if r.name.startswith("call-")
-        }
-
-
-async def new_call_room(stack: Stack, before: set[str]) -> tuple[str, list[api.ParticipantInfo]]:
-    async def found() -> tuple[str, list[api.ParticipantInfo]] | None:
-        rooms = await call_rooms(stack)
-        fresh = {name: people for name, people in rooms.items() if name not in before}
-        for name, people in fresh.items():
-            kinds = {p.kind for p in people}
-            if {api.ParticipantInfo.Kind.SIP, api.ParticipantInfo.Kind.AGENT} <= kinds:
-                return name, people
-        return None
-
-    return await wait_until(found, timeout=60, what="a call room with the caller and our agent")
 
 
 async def test_inbound_call_greets_verifies_a_keyed_pin_and_a_lone_zero_rings_a_person(
