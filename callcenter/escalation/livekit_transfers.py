@@ -82,6 +82,11 @@ def failure_from_error(err: Exception, *, step: str) -> TransferFailed:
     if isinstance(err, api.TwirpError):
         if err.code == api.TwirpErrorCode.DEADLINE_EXCEEDED:
             return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: no answer (deadline)")
+        if err.code == api.TwirpErrorCode.CANCELED:
+            # livekit-server + livekit-sip answer a callee who never picks up within the
+            # ringing timeout with `canceled` ("sip request timed out"), no SIP status; an
+            # unreachable trunk address gives exactly the same answer (tests/e2e)
+            return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: no answer (timed out)")
         return TransferFailed(TransferOutcome.FAILED, f"{step}: server error {err.code}")
     if isinstance(err, asyncio.TimeoutError | TimeoutError):
         return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: timed out")
