@@ -16,7 +16,7 @@ instead of the carrier trunk (whose credentials belong to the carrier, not to th
 Failures come back as `TransferFailed` carrying a `TransferOutcome`: the SIP status
 LiveKit puts in the error metadata (`sip_status_code`) or the REFER outcome decides
 busy / no answer / declined / failed. Tests drive this class against the Twirp
-emulator in `tests/support/livekit_server.py` with the real client.
+emulator in `tests/support/emulators/livekit.py` with the real client.
 """
 
 from __future__ import annotations

@@ -695,8 +695,9 @@ async def set_roster(database_url: str, *supervisors: dict[str, Any]) -> None:
 
 async def call_record(database_url: str, room: str, *, timeout: float = 30.0) -> dict[str, Any]:
     """The closed call record of the call in `room` (waits for the worker to close it)."""
-    from callcenter.data.database import Database
     from callcenter.data.repository import CallRecordStore
+
+    from callcenter.data.database import Database
 
     db = await Database.open(database_url, seed_demo=False)
     try:

@@ -1,4 +1,4 @@
-"""The Twirp emulator (tests/support/livekit_server.py) answers like a real livekit-server.
+"""The Twirp emulator (tests/support/emulators/livekit.py) answers like a real livekit-server.
 
 The same requests go to a real livekit-server v1.13.5 and to the emulator in its
 `self_hosted` flavour, from the same starting state (a trunk of each kind, a dispatch rule,
@@ -17,7 +17,7 @@ import numpy as np
 from livekit import api, rtc
 
 from scripts.livekit_local import StackInfo
-from tests.support.livekit_server import LiveKitEmulator
+from tests.support.emulators.livekit import LiveKitEmulator
 
 Probe = Callable[[api.LiveKitAPI, dict[str, str]], Awaitable[Any]]
 _ID = re.compile(r"\b(ST|SDR|PA|RM|TR|SCL|AD)_[A-Za-z0-9]+")

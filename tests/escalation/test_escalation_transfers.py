@@ -36,7 +36,7 @@ from tests.escalation.helpers import (
     make_state,
     sup,
 )
-from tests.support.emulators.livekit import TwirpFault
+from tests.support.emulators.livekit import TwirpFault, sip_status_fault, sip_timeout_fault
 
 ON_HOLD, DIALLING, BRIEFING = HoldState.ON_HOLD, HoldState.DIALLING, HoldState.BRIEFING
 TALKING, CONNECTED, RETURNED = HoldState.TALKING, HoldState.CONNECTED, HoldState.RETURNED
@@ -57,11 +57,7 @@ def assert_escalated_then_ended(state: CallState, *, reason: str) -> None:
 
 
 def sip_failure(code: int, status: str) -> TwirpFault:
-    return TwirpFault(
-        "unavailable",
-        f"sip call failed: {code}",
-        {"sip_status_code": str(code), "sip_status": status},
-    )
+    return sip_status_fault(code, status)
 
 
 def fail_dial_for(h: Harness, failing: dict[str, TwirpFault]) -> None:
@@ -231,6 +227,23 @@ async def test_sip_failure_then_next_supervisor_connects(
     assert f"{CALLER_ROOM}-consult-1" in [r.room for r in harness.calls(ROOM + "DeleteRoom")]
     assert c.userdata.transferred_to == "Carla Diaz"
     assert harness.hold == [ON_HOLD, DIALLING, ON_HOLD, DIALLING, BRIEFING, CONNECTED]
+
+
+async def test_ringing_timeout_is_no_answer(harness: Harness) -> None:
+    """A real server answers a supervisor who never picks up (and an unreachable trunk alike)
+    with Twirp `canceled` and no SIP status, after the ringing timeout."""
+    fail_dial_for(harness, {OMAR.contact: sip_timeout_fault()})
+    manager = harness.build(supervisors=[OMAR, CARLA])
+    c = ctx()
+
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    first, second = c.userdata.transfer_attempts
+    assert (first.outcome, first.detail) == (
+        TransferOutcome.NO_ANSWER,
+        "dial: no answer (timed out)",
+    )
+    assert second.outcome is TransferOutcome.CONNECTED
 
 
 @pytest.mark.parametrize(

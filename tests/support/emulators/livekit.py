@@ -153,6 +153,57 @@ def _room_list(claims: Claims, _req: Any) -> str | None:
     return None if claims.video and claims.video.room_list else "requires roomList grant"
 
 
+_SIP_TO_TWIRP = {
+    400: "invalid_argument",
+    401: "permission_denied",
+    403: "permission_denied",
+    404: "not_found",
+    407: "unauthenticated",
+    408: "deadline_exceeded",
+    480: "resource_exhausted",
+    486: "resource_exhausted",
+    487: "aborted",
+    500: "failed_precondition",
+    502: "failed_precondition",
+    503: "failed_precondition",
+    504: "deadline_exceeded",
+    600: "resource_exhausted",
+    603: "permission_denied",
+    604: "not_found",
+}
+"""livekit/protocol `sipCodeToGRPCCode` (the codes a real server answers a refused INVITE
+with), for the ones the product meets."""
+
+
+def sip_status_fault(code: int, status: str) -> TwirpFault:
+    """What livekit-server answers CreateSIPParticipant when the callee refuses the INVITE
+    (checked against a real bridge and phone in tests/e2e): the code from LiveKit's table, the
+    bridge's message, and the SIP status in the error metadata."""
+    twirp = _SIP_TO_TWIRP.get(
+        code,
+        "invalid_argument"
+        if code < 500
+        else "failed_precondition"
+        if code < 600
+        else "invalid_argument",
+    )
+    # livekit-sip's outbound.go words the few codes it expects differently from the rest
+    expected = code in (400, 404, 480, 486, 488)
+    what = "INVITE failed" if expected else "unexpected status from INVITE response"
+    return TwirpFault(
+        twirp,
+        f"twirp error unknown: {what}: sip status: {code}: {status}",
+        {"sip_status_code": str(code), "sip_status": status},
+    )
+
+
+def sip_timeout_fault() -> TwirpFault:
+    """livekit-server's answer when nobody answers within the ringing timeout, and equally when
+    nothing answers at the trunk's address at all (v1.13.5 + livekit-sip v1.11.0): Twirp
+    `canceled` (HTTP 408) without any SIP status."""
+    return TwirpFault("canceled", "twirp error unknown: sip request timed out")
+
+
 def _check_hostname(value: str, field: str, *, required: bool = False) -> None:
     """livekit/protocol `validateHostnameFormat`: a host[:port], never a SIP URI."""
     if required and not value:
@@ -912,4 +963,6 @@ __all__ = [
     "LiveKitEmulator",
     "RecordedCall",
     "TwirpFault",
+    "sip_status_fault",
+    "sip_timeout_fault",
 ]
