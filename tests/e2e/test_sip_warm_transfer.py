@@ -21,6 +21,7 @@ from pathlib import Path
 
 from livekit import api
 
+from scripts.livekit_local import free_udp_tcp_port
 from tests.e2e.conftest import Stack, Worker
 from tests.e2e.harness import (
     AGENT_HZ,
@@ -140,3 +141,35 @@ async def test_warm_transfer_hold_briefing_isolation_connect_and_agent_leaves(
         "connected",
         "merged (self_hosted)",
     )
+
+
+async def test_a_sip_uri_supervisor_is_rung_at_their_own_host(
+    stack: Stack, worker: Worker, model: ScriptedModel, tmp_path: Path
+) -> None:
+    """`sip:user@host:port` contacts: LiveKit refuses the URI in sip_call_to, so the product
+    dials the user at that host (not on the carrier trunk); a real phone there rings."""
+    stack.require_bridge()
+    model.reset()
+    port = free_udp_tcp_port()
+    contact = f"sip:pbx-lead@127.0.0.1:{port}"
+    await set_roster(worker.database_url, supervisor("Pat Lee", contact))
+    before = set(await call_rooms(stack))
+    async with (
+        desk_phone(tmp_path, port, name="pbx-lead", answer=486) as desk,
+        caller_phone(tmp_path) as phone,
+    ):
+        await phone.call(stack.sip_uri)
+        await phone.wait_for("confirmed", timeout=60)
+        room, _ = await new_call_room(stack, before)
+        await agent_reply(model, after=0, contains="Thanks for calling")
+        await phone.dtmf("0")
+        rung = await desk.wait_for("incoming", timeout=40)
+        await agent_reply(model, after=rung.t, contains="Okay", timeout=40)
+        await phone.hangup()
+        record = await call_record(worker.database_url, room, timeout=60)
+
+    # the phone listening on the URI's port got the INVITE, addressed to the URI's user
+    # (livekit-sip leaves the port out of the To header)
+    assert rung.data["local"] == "<sip:pbx-lead@127.0.0.1>"
+    [attempt] = record["data"]["transfer_attempts"]
+    assert (attempt["outcome"], attempt["detail"]) == ("busy", "dial: SIP 486 Busy Here")
