@@ -189,3 +189,30 @@ async def test_track_permissions_keep_a_track_from_everyone_but_one(
             await r.disconnect()
     assert to_caller.heard_since(0) > 1.0
     assert to_sup.heard_since(0) == 0.0
+
+
+def test_the_worker_refuses_cloud_merging_against_this_server(fresh_server: StackInfo) -> None:
+    """Detected at start-up: `callcenter dev` exits before registering, saying what to set.
+    (Left on `auto`, the worker merges self-hosted: test_sip_warm_transfer.py.)"""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        **fresh_server.env(),
+        "OPENAI_API_KEY": "test",
+        "CALLCENTER_PROVIDER_MODE": "live",
+        "CALLCENTER_MERGE_MODE": "cloud",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "callcenter.cli", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CALLCENTER_MERGE_MODE=cloud needs LiveKit Cloud" in done.stderr
+    assert "Use CALLCENTER_MERGE_MODE=self_hosted (or auto)" in done.stderr
