@@ -129,18 +129,31 @@ class ToneTrack:
 
     rate: int
     window_s: float
+    """The time step between windows (the window length unless `hop_s` was given)."""
     hits: dict[float, np.ndarray]
     """Frequency -> bool per window."""
     rms: np.ndarray
 
     @classmethod
     def of(
-        cls, path: Path, freqs: list[float], *, window_s: float = 0.02, level: float = 600.0
+        cls,
+        path: Path,
+        freqs: list[float],
+        *,
+        window_s: float = 0.02,
+        hop_s: float | None = None,
+        level: float = 600.0,
     ) -> ToneTrack:
+        """`hop_s` (default: `window_s`) steps overlapping windows for a finer time grid; the
+        20 ms window itself is what tells 100 Hz neighbours apart."""
         x, rate = read_wav(path)
         size = int(rate * window_s)
-        n = len(x) // size
-        frames = x[: n * size].reshape(n, size) if n else np.zeros((0, size))
+        hop = int(rate * (hop_s or window_s))
+        if len(x) >= size:
+            frames = np.lib.stride_tricks.sliding_window_view(x, size)[::hop]
+        else:
+            frames = np.zeros((0, size))
+        n = len(frames)
         t = np.arange(size) / rate
         hann = np.hanning(size)
 
@@ -154,7 +167,7 @@ class ToneTrack:
             around = np.max([amplitude(f + d) for d in (-200, -100, 100, 200)], axis=0)
             hits[f] = (at > level) & (at > 4 * around)
         rms = np.sqrt(np.mean(frames * frames, axis=1)) if n else np.zeros(0)
-        return cls(rate, window_s, hits, rms)
+        return cls(rate, (hop_s or window_s), hits, rms)
 
     def _span(self, start_s: float, end_s: float | None) -> slice:
         a = max(0, int(start_s / self.window_s))
@@ -416,17 +429,19 @@ class ProviderEmulators:
 
 
 class WorkerProcess:
-    """`callcenter dev` as a subprocess in its own process group (job processes included)."""
+    """`callcenter dev` (or another agent worker, `argv`) as a subprocess in its own process
+    group, so stopping it stops its job processes too."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, argv: list[str] | None = None) -> None:
         self.env = env
         self.log = log
+        self.argv = argv or ["-m", "callcenter.cli", "dev"]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90.0) -> WorkerProcess:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "callcenter.cli", "dev"],
+                [sys.executable, *self.argv],
                 env={**os.environ, **self.env},
                 cwd=REPO,
                 stdout=out,
