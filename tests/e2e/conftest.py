@@ -208,7 +208,12 @@ def worker(
 
 
 async def _seed(database_url: str) -> None:
-    from callcenter.data.database import Database
+    """Migrate and seed the demo customers (Maya, PIN 4421) and supervisors."""
+    from callcenter.data import Database
+    from callcenter.data.seed import seed_demo
 
-    db = await Database.open(database_url, seed_demo=True)
-    await db.close()
+    db = await Database.open(database_url, migrate=True)
+    try:
+        await seed_demo(db)
+    finally:
+        await db.close()

@@ -66,6 +66,16 @@ BRIEFING_MARK = "Briefing"
 GREETING = "Thanks for calling Northwind Supply. How can I help today?"
 
 
+def _line(key: str) -> str:
+    from callcenter import prompts
+
+    return prompts.line(key)
+
+
+NOBODY_TOOK_IT = _line("escalation.nobody_took_it")
+"""What the product tells a caller when no supervisor took the call (prompts/lines.toml)."""
+
+
 @dataclass
 class Latencies:
     """The provider latencies every e2e call runs at (the latency benchmark's defaults)."""
@@ -349,9 +359,15 @@ class ScriptedModel:
 
 
 def _spoken_result(output: str) -> str:
-    """What the model says after a tool: nothing once a transfer has connected."""
+    """What the model says after a tool: the reply's `Say:` line (`callcenter.core.replies`),
+    else the output's first sentence; nothing once a transfer has connected."""
+    from callcenter.core.replies import parse
+
     if "do not say anything more" in output or "Say nothing more" in output:
         return ""
+    reply = parse(output)
+    if reply is not None and reply.say:
+        return reply.say
     return "Okay. " + output.split(".")[0][:80] + "."
 
 
@@ -694,27 +710,26 @@ def supervisor(name: str, contact: str, *, mode: str = "warm", priority: int = 1
 
 async def set_roster(database_url: str, *supervisors: dict[str, Any]) -> None:
     """Replace the worker's supervisors (it reads the roster on every escalation)."""
-    from callcenter.data import SupervisorStore
-    from callcenter.data.database import Database
+    from callcenter.data import Database, SupervisorStore
+    from callcenter.staff import Supervisor
 
-    db = await Database.open(database_url, seed_demo=False)
+    db = await Database.open(database_url)
     try:
         store = SupervisorStore(db)
         for row in await store.list():
+            assert row.id is not None
             await store.remove(row.id)
         for values in supervisors:
-            await store.add(**values)
+            await store.add(Supervisor.create(**values))
     finally:
         await db.close()
 
 
 async def call_record(database_url: str, room: str, *, timeout: float = 30.0) -> dict[str, Any]:
     """The closed call record of the call in `room` (waits for the worker to close it)."""
-    from callcenter.data.repository import CallRecordStore
+    from callcenter.data import CallRecordStore, Database
 
-    from callcenter.data.database import Database
-
-    db = await Database.open(database_url, seed_demo=False)
+    db = await Database.open(database_url)
     try:
 
         async def closed() -> dict[str, Any] | None:

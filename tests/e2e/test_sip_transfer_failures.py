@@ -16,6 +16,7 @@ import pytest
 from tests.e2e.conftest import Stack, Worker
 from tests.e2e.harness import (
     BRIEFING_MARK,
+    NOBODY_TOOK_IT,
     SUPERVISOR_NO_HZ,
     ScriptedModel,
     agent_reply,
@@ -92,14 +93,14 @@ async def test_a_failed_warm_transfer_brings_the_caller_back(
                 await desk.hangup()
         await desk.wait_for("disconnected", timeout=40)
         # the caller is back with the agent, who says nobody could take the call
-        back = await agent_reply(model, after=rung.t, contains="Okay", timeout=60)
+        back = await agent_reply(model, after=rung.t, contains=NOBODY_TOOK_IT, timeout=60)
         people = kinds(await participants(stack, room))
         await phone.hangup()
         await phone.wait_for("recording_closed", timeout=20)
         record = await call_record(worker.database_url, room, timeout=60)
 
     assert people == ["AGENT", "SIP"], "the supervisor leg is gone, the agent is still there"
-    assert "No supervisor could take the call" in back
+    assert back == NOBODY_TOOK_IT, "the caller is told, and offered a callback"
     [attempt] = record["data"]["transfer_attempts"]
     assert attempt["outcome"] == case.outcome, attempt
     assert attempt["detail"] == case.detail, attempt
@@ -143,11 +144,11 @@ async def test_an_unreachable_trunk_is_a_failed_attempt(
     async with caller_phone(tmp_path) as phone:
         room = await _escalated_call(stack, model, tmp_path, phone)
         keyed = time.time()
-        back = await agent_reply(model, after=keyed + 1, contains="Okay", timeout=90)
+        back = await agent_reply(model, after=keyed + 1, contains=NOBODY_TOOK_IT, timeout=90)
         await phone.hangup()
         record = await call_record(worker.database_url, room, timeout=60)
 
-    assert "No supervisor could take the call" in back
+    assert back == NOBODY_TOOK_IT, "the caller is told, and offered a callback"
     [attempt] = record["data"]["transfer_attempts"]
     assert (attempt["outcome"], attempt["detail"]) == ("no_answer", "dial: no answer (timed out)")
 

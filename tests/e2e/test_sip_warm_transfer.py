@@ -28,6 +28,7 @@ from tests.e2e.harness import (
     BRIEFING_HZ,
     BRIEFING_MARK,
     CALLER_HZ,
+    NOBODY_TOOK_IT,
     SUPERVISOR_HELLO_HZ,
     SUPERVISOR_HZ,
     SUPERVISOR_YES_HZ,
@@ -164,7 +165,7 @@ async def test_a_sip_uri_supervisor_is_rung_at_their_own_host(
         await agent_reply(model, after=0, contains="Thanks for calling")
         await phone.dtmf("0")
         rung = await desk.wait_for("incoming", timeout=40)
-        await agent_reply(model, after=rung.t, contains="Okay", timeout=40)
+        await agent_reply(model, after=rung.t, contains=NOBODY_TOOK_IT, timeout=40)
         await phone.hangup()
         record = await call_record(worker.database_url, room, timeout=60)
 

@@ -19,7 +19,7 @@ import pytest
 from livekit import api, rtc
 
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
-from callcenter.state import TransferOutcome
+from callcenter.vocabulary import TransferOutcome
 from scripts.livekit_local import StackInfo
 
 RATE = 16000
