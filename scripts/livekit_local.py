@@ -187,7 +187,7 @@ def build_binary(spec: BinarySpec, *, log: Any = print) -> Path:
                     f"the Go module proxy refuses {spec.module}@{spec.version} "
                     f"({_last_line(output)}), so {spec.name} cannot be built here. Set "
                     f"{spec.env_var} to a {spec.name} {spec.version} built elsewhere"
-                    + (", or run `up --no-sip` (no phone calls)" if spec is SIP else "")
+                    + (", or run `up --no-sip` (no phone calls)" if spec.name == SIP.name else "")
                 )
             tail = "\n  ".join(output.splitlines()[-12:])
             raise StackError(f"building {spec.name} failed:\n  {tail}")
@@ -329,7 +329,10 @@ class StackState:
 
 
 def tcp_port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on `port` (connections left in TIME_WAIT do not count: the servers
+    bind with SO_REUSEADDR, as this check does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -369,10 +372,11 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
 def pid_alive(pid: int, binary: str) -> bool:
     """The process runs and is still the program we started (pids get reused)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
     except OSError:
         return False
-    return Path(cmdline).name == Path(binary).name
+    # redis-server rewrites its title to "/usr/bin/redis-server 127.0.0.1:6379"
+    return bool(argv0) and Path(argv0.split(" ")[0]).name == Path(binary).name
 
 
 def ports_in_use(cfg: StackConfig, *, redis_needed: bool) -> list[str]:
