@@ -209,22 +209,58 @@ async def _provision_bench_numbers(info: Any) -> dict[str, str]:
 
 
 async def _in_process(label: str, n: int, lat: Latencies) -> dict[str, Any]:
+    """`benchmarks.latency` for one session, plus the same uplink/agent split as the real
+    paths: the session's own `stopped_speaking_at` (its VAD's end of speech) per turn."""
     from livekit.plugins import silero
 
     from benchmarks.latency import _ours, _stock_vad
     from callcenter.telephony.audio import CALLER_SAMPLE_RATE
     from callcenter.turn_taking import load_vad, telephony_turn_handling
 
+    stopped: list[float] = []
+    clock = time.time() - time.perf_counter()  # wall = perf + clock
+
+    def recording(factory: Any) -> Any:
+        def make(*emulators: Any) -> Any:
+            session = factory(*emulators)
+
+            def on_item(ev: Any) -> None:
+                at = (getattr(ev.item, "metrics", None) or {}).get("stopped_speaking_at")
+                if getattr(ev.item, "role", None) == "user" and at:
+                    stopped.append(float(at) - clock)
+
+            session.on("conversation_item_added", on_item)
+            return session
+
+        return make
+
     if label == "ours":
         run = await drive_session(
-            label, _ours(load_vad()), n_turns=n, lat=lat, sample_rate=CALLER_SAMPLE_RATE
+            label,
+            recording(_ours(load_vad())),
+            n_turns=n,
+            lat=lat,
+            sample_rate=CALLER_SAMPLE_RATE,
         )
         preemptive = bool(
             telephony_turn_handling(has_stt=True)["preemptive_generation"].get("preemptive_tts")
         )
-        return analyse(run, lat, preemptive_tts=preemptive)
-    run = await drive_session(label, _stock_vad(silero.VAD.load()), n_turns=n, lat=lat)
-    return analyse(run, lat)
+        result = analyse(run, lat, preemptive_tts=preemptive)
+    else:
+        run = await drive_session(
+            label, recording(_stock_vad(silero.VAD.load())), n_turns=n, lat=lat
+        )
+        result = analyse(run, lat)
+    uplink, agent = [], []
+    for turn in run.turns:
+        if turn.t_audio is None:
+            continue
+        stop = next((t for t in sorted(stopped) if turn.t_eos - 0.3 <= t <= turn.t_audio), None)
+        if stop is not None:
+            uplink.append((stop - turn.t_eos) * 1000)
+            agent.append((turn.t_audio - stop) * 1000)
+    result["uplink"], result["agent"] = summary(uplink), summary(agent)
+    return result
 
 
 async def run(out_dir: Path, *, quick: bool = False, n_turns: int | None = None) -> dict[str, Any]:
@@ -286,6 +322,15 @@ async def run(out_dir: Path, *, quick: bool = False, n_turns: int | None = None)
         base = in_process[label]["total"]
         payload[label] = {"in-process": in_process[label]}
         rows.append([label, "in-process", base["n"], base["p50"], base["p95"], base["max"], "", ""])
+        split_rows.append(
+            [
+                label,
+                "in-process",
+                in_process[label]["uplink"]["p50"],
+                in_process[label]["agent"]["p50"],
+                0.0,
+            ]
+        )
         for path, turns in results[label].items():
             ok = [t for t in turns if t is not None]
             s = summary([t["total"] for t in ok])
@@ -307,7 +352,10 @@ async def run(out_dir: Path, *, quick: bool = False, n_turns: int | None = None)
         f"token {lat.llm_first_token * 1000:.0f}, TTS first audio {lat.tts_first_audio * 1000:.0f}"
     )
     print(table(["session", "path", "n", "p50", "p95", "max", "p50 added", "missed"], rows))
-    print("\nWhere the time goes (p50 ms, agent's own timestamps on the same clock):")
+    print(
+        "\nWhere the time goes (p50 ms): uplink = end of speech -> the agent's VAD places it, "
+        "agent = -> its first reply audio, downlink = -> the caller hears it"
+    )
     print(table(["session", "path", "uplink", "agent", "downlink"], split_rows))
     if sip_bin is None:
         print(f"sip path not measured: {why} (see scripts/livekit_local.py)")
