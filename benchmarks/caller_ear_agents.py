@@ -3,8 +3,8 @@
     python -m benchmarks.caller_ear_agents {ours|stock} dev
 
 - `ours` (agent name `bench-ours`): the session `benchmarks.latency` measures in-process as
-  "ours": the product's providers (`callcenter.providers.build_providers`), its telephony
-  turn-taking and VAD (`callcenter.turn_taking`), and the worker's room input options
+  "ours": the product's `callcenter.call.build_session` (providers, telephony turn-taking,
+  end-of-turn detector, VAD) and the worker's room input options
   (`callcenter.worker._room_options`: caller audio at 8 kHz), prewarmed like the worker.
 - `stock` (agent name `bench-stock`): `benchmarks.latency`'s "stock-vad": a stock
   `AgentSession` with the same plugins and LiveKit's defaults, VAD turn detection (the default
@@ -67,23 +67,16 @@ def _prewarm_stock(proc: JobProcess) -> None:
 
 
 async def ours(ctx: JobContext) -> None:
+    from callcenter.call import build_session
     from callcenter.config import load_settings
     from callcenter.providers import build_providers
-    from callcenter.turn_taking import telephony_turn_handling
     from callcenter.worker import _room_options
 
     settings = load_settings()
     vad = ctx.proc.userdata["vad"]
-    providers = build_providers(settings, vad=vad)
     await ctx.connect()
-    session = AgentSession(
-        llm=providers.llm,
-        stt=providers.stt,
-        tts=providers.tts,
-        vad=vad,
-        max_tool_steps=4,
-        turn_handling=telephony_turn_handling(has_stt=True),
-    )
+    # the product's own session (callcenter.call.build_session), without a call state
+    session = build_session(settings, build_providers(settings, vad=vad), vad=vad)
     _record_events(session, ctx.room.name)
     await session.start(
         agent=Agent(instructions=INSTRUCTIONS), room=ctx.room, room_options=_room_options(settings)
