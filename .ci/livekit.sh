@@ -3,7 +3,8 @@
 # pinned version with `go install` into a cache outside the repository ($LIVEKIT_BIN_DIR,
 # default ~/.cache/livekit-bin) and reused on the next run when its --version matches.
 # livekit-sip (CGO: Debian's pkg-config libopus-dev libopusfile-dev libsoxr-dev) is tried too;
-# where the proxy refuses github.com/livekit/sip, the tests that need the bridge skip and say so.
+# where the proxy refuses github.com/livekit/sip, the tests that need the bridge skip, quoting the
+# failed build (recorded next to the cache, scripts/livekit_local.py failure_note).
 # Exit 0 when livekit-server is ready (then its e2e tests must run, not skip), 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."

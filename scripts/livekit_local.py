@@ -118,6 +118,12 @@ def binary_version(path: Path) -> str:
     return (done.stdout + done.stderr).strip()
 
 
+def failure_note(spec: BinarySpec) -> Path:
+    """Where the last failed build of `spec` at its pinned version left its reason, so the
+    e2e tests can skip saying why (CI builds with `build --allow-missing-sip` first)."""
+    return bin_dir() / f"{spec.name}-{spec.version}.build-failed"
+
+
 def find_binary(spec: BinarySpec) -> tuple[Path | None, str]:
     """The binary to use without building: ($ENV or cache) and why not, when none fits."""
     override = os.environ.get(spec.env_var)
@@ -128,7 +134,11 @@ def find_binary(spec: BinarySpec) -> tuple[Path | None, str]:
         return path, ""
     path = bin_dir() / spec.name
     if not path.is_file():
-        return None, f"no {spec.name} in {bin_dir()}"
+        try:
+            failed = failure_note(spec).read_text().strip()
+        except OSError:
+            return None, f"no {spec.name} in {bin_dir()}"
+        return None, f"no {spec.name} in {bin_dir()}; its last build failed: {failed}"
     version = binary_version(path)
     if not spec.version_matches(version):
         return None, f"{path} reports {version or 'nothing'!r}, not {spec.version}"
@@ -212,7 +222,16 @@ def ensure_binary(spec: BinarySpec, *, build: bool = True, log: Any = print) -> 
         return path
     if os.environ.get(spec.env_var) or not build:
         raise StackError(f"{spec.name}: {why}")
-    return build_binary(spec, log=log)
+    note = failure_note(spec)
+    try:
+        built = build_binary(spec, log=log)
+    except StackError as exc:
+        with contextlib.suppress(OSError):
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(f"{exc}\n")
+        raise
+    note.unlink(missing_ok=True)
+    return built
 
 
 def _last_line(text: str) -> str:

@@ -49,11 +49,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _bridge_missing_reason(why: str) -> str:
+    """Why the SIP-bridge tests skip. When `livekit_local.py build` (CI: .ci/livekit.sh) tried
+    and failed, `why` quotes that failure (e.g. the Go proxy's 403) and what to do about it."""
+    reason = f"needs the livekit-sip bridge ({SIP.name} {SIP.version}): {why}"
+    if "its last build failed" in why:
+        return reason
     return (
-        f"needs the livekit-sip bridge ({SIP.name} {SIP.version}): {why}. The Go module proxy "
-        f"refuses {SIP.module} (403 'not available'), so it cannot be built from the registries "
-        f"here; set {SIP.env_var} to a {SIP.name} {SIP.version} built elsewhere, or put one in "
-        "$LIVEKIT_BIN_DIR (default ~/.cache/livekit-bin)"
+        f"{reason}. Build it with `uv run python scripts/livekit_local.py build`; where the Go "
+        f"module proxy refuses {SIP.module} (403 'not available'), set {SIP.env_var} to a "
+        f"{SIP.name} {SIP.version} built elsewhere, or put one in $LIVEKIT_BIN_DIR (default "
+        "~/.cache/livekit-bin)"
     )
 
 

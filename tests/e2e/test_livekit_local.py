@@ -15,6 +15,7 @@ from scripts.livekit_local import (
     LocalStack,
     StackError,
     build_binary,
+    ensure_binary,
     find_binary,
     missing_debian_packages,
     private_config,
@@ -51,6 +52,40 @@ def test_a_refused_module_says_so_and_names_the_way_out(
     assert "This module version is not available." in text
     assert "LIVEKIT_SIP_BIN" in text and "up --no-sip" in text
     assert not (tmp_path / "cache" / "livekit-sip").exists()
+
+
+def test_a_failed_build_is_remembered_for_the_skip_reason_until_one_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI runs `build --allow-missing-sip` before the tests: their skip reason must say why
+    the bridge is missing (the proxy's answer), not guess."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    go = _script(
+        bin_dir / "go",
+        'echo "go: reading https://proxy.golang.org/...: 403 Forbidden" >&2\n'
+        'echo "	server response: This module version is not available." >&2\nexit 1\n',
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("LIVEKIT_BIN_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LIVEKIT_SIP_BIN", raising=False)
+    spec = BinarySpec(**{**SIP.__dict__, "pkg_config": (), "debian": ()})
+    with pytest.raises(StackError):
+        ensure_binary(spec, log=lambda *_: None)
+    path, why = find_binary(spec)
+    assert path is None
+    assert why.startswith(f"no livekit-sip in {tmp_path / 'cache'}; its last build failed: ")
+    assert "the Go module proxy refuses github.com/livekit/sip@v1.11.0" in why
+    assert "This module version is not available." in why
+
+    _script(
+        go,
+        'printf \'#!/bin/sh\\necho "SIP version v1.11.0"\\n\' > "$GOBIN/livekit-sip"\n'
+        'chmod +x "$GOBIN/livekit-sip"\n',
+    )
+    built = ensure_binary(spec, log=lambda *_: None)
+    assert find_binary(spec) == (built, "")
+    assert not list((tmp_path / "cache").glob("*.build-failed"))
 
 
 def test_missing_cgo_libraries_are_named_as_debian_packages() -> None:
