@@ -72,8 +72,15 @@ def _line(key: str) -> str:
     return prompts.line(key)
 
 
-NOBODY_TOOK_IT = _line("escalation.nobody_took_it")
-"""What the product tells a caller when no supervisor took the call (prompts/lines.toml)."""
+def _nobody_took_it() -> str:
+    from callcenter.escalation.manager import with_callback_offer
+
+    return with_callback_offer(_line("escalation.nobody_took_it"))
+
+
+NOBODY_TOOK_IT = _nobody_took_it()
+"""What the product tells a caller when no supervisor took the call: the line and the
+callback offer (prompts/lines.toml, `escalation.manager.with_callback_offer`)."""
 
 
 @dataclass

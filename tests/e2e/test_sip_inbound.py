@@ -98,7 +98,14 @@ async def test_inbound_call_greets_verifies_a_keyed_pin_and_a_lone_zero_rings_a_
     assert (record["caller_e164"], record["dialled_e164"]) == (MAYA, INBOUND_NUMBER)
     data = record["data"]
     assert data["sip"] is True
-    assert data["verification"] == {"status": "verified", "attempts": 0, "method": "pin"}
+    assert data["verification"] == {
+        "status": "verified",
+        "attempts": 0,
+        "method": "pin",
+        "identified_by": "caller_id",
+        "factors": ["pin"],
+        "assurance": "strong",
+    }, "found by the real sip.phoneNumber, a keyed PIN on top is strong assurance"
     [attempt] = data["transfer_attempts"]
     assert (attempt["supervisor"], attempt["outcome"]) == ("Pat Lee", "busy")
     assert "486" in attempt["detail"]

@@ -8,8 +8,9 @@ are the emulators at fixed latencies; every agent voice is a 440 Hz tone, which 
 recording must contain where the agent spoke.
 
 A WebRTC caller has no SIP leg and no number: the worker treats them as a caller like any
-other (`CallInfo.is_sip=False`), verification finds no account for them, and a keyed `0`
-still reaches escalation, which dials the supervisor into their room.
+other (`CallInfo.is_sip=False`), verification asks them for an account or order number (no
+number on file to find one by), and a keyed `0` still reaches escalation, which dials the
+supervisor into their room.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 
 from livekit import api
 
+from callcenter import prompts
 from callcenter.constants import AGENT_NAME
 from tests.e2e.conftest import Stack, Worker
 from tests.e2e.harness import (
     AGENT_HZ,
+    ProviderEmulators,
     ScriptedModel,
     ToneTrack,
     WebCaller,
@@ -51,7 +54,11 @@ async def _dispatches(stack: Stack, room: str) -> list[api.AgentDispatch]:
 
 
 async def test_webrtc_caller_is_answered_routed_and_a_keyed_zero_reaches_escalation(
-    stack: Stack, worker: Worker, model: ScriptedModel, tmp_path: Path
+    stack: Stack,
+    worker: Worker,
+    model: ScriptedModel,
+    emulators: ProviderEmulators,
+    tmp_path: Path,
 ) -> None:
     model.reset()
     await set_roster(worker.database_url, supervisor("Web Lead", SUPERVISOR))
@@ -115,7 +122,11 @@ async def test_webrtc_caller_is_answered_routed_and_a_keyed_zero_reaches_escalat
     data = record["data"]
     assert data["sip"] is False and record["caller_e164"] is None
     assert data["intent"] == "orders"
-    assert data["verification"]["status"] == "no_match", "a web caller has no number on file"
+    # a web caller has no number on file: asked for an account or order number, they keyed 0
+    said = [" ".join(s.text.split()) for s in emulators.elevenlabs.syntheses]
+    assert any(prompts.line("verification.identify") in text for text in said), said
+    assert data["verification"]["status"] == "unverified"
+    assert data["verification"]["identified_by"] is None
     [attempt] = data["transfer_attempts"]
     assert (attempt["mode"], attempt["supervisor"]) == ("warm", "Web Lead")
     if stack.bridge_missing is not None:
