@@ -264,7 +264,7 @@ async def _in_process(label: str, n: int, lat: Latencies) -> dict[str, Any]:
 
 
 async def run(out_dir: Path, *, quick: bool = False, n_turns: int | None = None) -> dict[str, Any]:
-    from scripts.livekit_local import SERVER, SIP, LocalStack, find_binary, private_config
+    from scripts.livekit_local import SERVER, SIP, find_binary, start_private_stack
     from tests.e2e.harness import Latencies as E2ELatencies
     from tests.e2e.harness import ProviderEmulators, WorkerProcess
 
@@ -283,8 +283,7 @@ async def run(out_dir: Path, *, quick: bool = False, n_turns: int | None = None)
         print(f"[caller_ear] {label}: in-process, {n} turns ...", flush=True)
         in_process[label] = await _in_process(label, n, lat)
 
-    stack = LocalStack(private_config(tmp / "stack", sip=sip_bin is not None), log=lambda *_: None)
-    info = stack.up()
+    stack, info = start_private_stack(tmp / "stack", sip=sip_bin is not None, log=lambda *_: None)
     emus = ProviderEmulators(
         BenchModel(),  # type: ignore[arg-type]
         E2ELatencies(lat.stt_final, lat.llm_first_token, lat.tts_first_audio),

@@ -401,12 +401,19 @@ def pid_alive(pid: int, binary: str) -> bool:
 def ports_in_use(cfg: StackConfig, *, redis_needed: bool) -> list[str]:
     """Every port `up` would bind that something else already holds."""
     busy = []
-    tcp = [(cfg.http_port, "livekit-server HTTP/API"), (cfg.rtc_tcp_port, "livekit ICE/TCP")]
+    # (port, what, address it binds): ICE/TCP and the bridge's health port bind every address
+    tcp = [
+        (cfg.http_port, "livekit-server HTTP/API", "127.0.0.1"),
+        (cfg.rtc_tcp_port, "livekit ICE/TCP", "0.0.0.0"),
+    ]
     if redis_needed:
-        tcp.append((cfg.redis_port, "redis"))
+        tcp.append((cfg.redis_port, "redis", cfg.redis_host))
     if cfg.sip:
-        tcp += [(cfg.sip_port, "livekit-sip SIP/TCP"), (cfg.sip_health_port, "livekit-sip health")]
-    busy += [f"{port}/tcp ({what})" for port, what in tcp if not tcp_port_free(port)]
+        tcp += [
+            (cfg.sip_port, "livekit-sip SIP/TCP", "127.0.0.1"),
+            (cfg.sip_health_port, "livekit-sip health", "0.0.0.0"),
+        ]
+    busy += [f"{port}/tcp ({what})" for port, what, at in tcp if not tcp_port_free(port, at)]
     udp = [(cfg.rtc_udp_port, "livekit ICE/UDP")]
     if cfg.sip:
         udp.append((cfg.sip_port, "livekit-sip SIP/UDP"))
@@ -658,30 +665,59 @@ def _tail(path: str, lines: int = 15) -> str:
 # --------------------------------------------------------------------------- free ports
 
 
+_handed_out: set[int] = set()
+"""Ports this process already picked: never handed out twice (several stacks, phones)."""
+
+
+def _ephemeral_start() -> int:
+    """The first port of the kernel's range for outgoing connections: ports picked below it
+    cannot be taken by some process's connect() between our check and the server's bind."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _pick(lo: int, hi: int, free: Any, what: str) -> int:
+    import random
+
+    for _ in range(500):
+        port = random.randrange(lo, hi)
+        if port not in _handed_out and free(port):
+            _handed_out.add(port)
+            return port
+    raise StackError(f"no free port for {what} in {lo}-{hi}")
+
+
+def _tcp_free_everywhere(port: int) -> bool:
+    # livekit-server binds its ICE/TCP port on every address, the rest on loopback
+    return tcp_port_free(port, "0.0.0.0")
+
+
 def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port nothing listens on, at random in 12000-19999 (below the ephemeral range and
+    the RTP ranges of `free_udp_range`), so concurrent stacks on one machine rarely meet."""
+    return _pick(12000, 20000, _tcp_free_everywhere, "TCP")
 
 
 def free_udp_tcp_port() -> int:
-    """A port free for both UDP (any address) and TCP (loopback): SIP listens on both."""
-    for _ in range(200):
-        port = free_tcp_port()
-        if udp_port_free(port):
-            return port
-    raise StackError("no free port found for UDP and TCP")
+    """A port free for both UDP and TCP (any address): SIP listens on both."""
+    return _pick(12000, 20000, lambda p: _tcp_free_everywhere(p) and udp_port_free(p), "UDP+TCP")
 
 
-def free_udp_range(size: int, *, lo: int = 20000, hi: int = 40000) -> tuple[int, int]:
-    """`size` consecutive UDP ports free right now (an even start, as RTP wants)."""
+def free_udp_range(size: int, *, lo: int = 20000, hi: int | None = None) -> tuple[int, int]:
+    """`size` consecutive UDP ports free right now (an even start, as RTP wants), below the
+    ephemeral range."""
     import random
 
+    top = hi if hi is not None else max(lo + size + 2, _ephemeral_start())
     for _ in range(200):
-        start = random.randrange(lo, hi - size) & ~1
-        if all(udp_port_free(p) for p in range(start, start + size)):
+        start = random.randrange(lo, top - size) & ~1
+        ports = range(start, start + size)
+        if not _handed_out.intersection(ports) and all(udp_port_free(p) for p in ports):
+            _handed_out.update(ports)
             return start, start + size - 1
-    raise StackError(f"no {size} consecutive free UDP ports in {lo}-{hi}")
+    raise StackError(f"no {size} consecutive free UDP ports in {lo}-{top}")
 
 
 def private_config(state_dir: Path, *, sip: bool) -> StackConfig:
@@ -699,6 +735,24 @@ def private_config(state_dir: Path, *, sip: bool) -> StackConfig:
         rtp_ports=free_udp_range(100),
         build=False,
     )
+
+
+def start_private_stack(
+    state_dir: Path, *, sip: bool, log: Any = print, attempts: int = 3
+) -> tuple[LocalStack, StackInfo]:
+    """`private_config` started; on fresh ports again when another process took one between
+    the pick and the bind ("address already in use"), which a shared machine makes possible."""
+    for attempt in range(1, attempts + 1):
+        where = state_dir if attempt == 1 else state_dir.with_name(f"{state_dir.name}-{attempt}")
+        stack = LocalStack(private_config(where, sip=sip), log=log)
+        try:
+            return stack, stack.up()
+        except StackError as exc:
+            taken = [line for line in str(exc).splitlines() if "address already in use" in line]
+            if not taken or attempt == attempts:
+                raise
+            log(f"a port was taken during start-up, trying other ports: {taken[0].strip()}")
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

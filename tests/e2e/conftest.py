@@ -28,7 +28,7 @@ from scripts.livekit_local import (
     StackInfo,
     find_binary,
     free_udp_tcp_port,
-    private_config,
+    start_private_stack,
 )
 from tests.e2e.harness import Latencies, ProviderEmulators, ScriptedModel, WorkerProcess
 
@@ -126,8 +126,7 @@ def server_binary() -> Path:
 
 
 def _start_stack(tmp: Path, *, sip: bool) -> tuple[LocalStack, StackInfo]:
-    stack = LocalStack(private_config(tmp, sip=sip), log=lambda *_: None)
-    return stack, stack.up()
+    return start_private_stack(tmp, sip=sip, log=lambda *_: None)
 
 
 @pytest.fixture(scope="session")

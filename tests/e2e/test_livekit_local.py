@@ -19,6 +19,7 @@ from scripts.livekit_local import (
     find_binary,
     missing_debian_packages,
     private_config,
+    start_private_stack,
     tcp_port_free,
 )
 
@@ -160,3 +161,32 @@ def test_up_status_down(server_binary: Path, tmp_path: Path) -> None:
         stopped = stack.down()
     assert stopped == ["livekit-server", "redis"]
     assert tcp_port_free(cfg.http_port) and tcp_port_free(cfg.redis_port)
+
+
+def test_a_port_taken_between_pick_and_bind_is_retried_on_other_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process on a shared machine can bind a picked port first; the private stack
+    (tests, benchmark) starts again on fresh ports rather than failing, other errors do not."""
+    tried: list[int] = []
+
+    def up(self: LocalStack) -> object:
+        tried.append(self.cfg.http_port)
+        if len(tried) == 1:
+            raise StackError(
+                "livekit-server exited during start-up:\n"
+                "  listen tcp :15801: bind: address already in use\n  (log: x)"
+            )
+        return "info"
+
+    monkeypatch.setattr(LocalStack, "up", up)
+    stack, info = start_private_stack(tmp_path / "s", sip=False, log=lambda *_: None)
+    assert info == "info" and len(set(tried)) == 2
+    assert stack.cfg.state_dir == tmp_path / "s-2"
+
+    def broken(self: LocalStack) -> object:
+        raise StackError("livekit-server exited during start-up:\n  bad config")
+
+    monkeypatch.setattr(LocalStack, "up", broken)
+    with pytest.raises(StackError, match="bad config"):
+        start_private_stack(tmp_path / "t", sip=False, log=lambda *_: None)
