@@ -3,7 +3,8 @@
 `LiveKitTransfers` wraps `livekit.api.LiveKitAPI` (Twirp): dial a supervisor
 (CreateSIPParticipant, waiting for the answer), move them into the caller's room
 (MoveParticipant, LiveKit Cloud only), control who hears whom in one room
-(GetParticipant + UpdateSubscriptions, for self-hosted LiveKit), hang up a leg
+(GetParticipant + UpdateSubscriptions and UpdateParticipant's can_subscribe, for self-hosted
+LiveKit), hang up a leg
 (RemoveParticipant), drop a consult room (DeleteRoom) and cold-transfer the caller
 (TransferSIPParticipant, SIP REFER).
 
@@ -252,6 +253,39 @@ class LiveKitTransfers:
                 return []
             raise failure_from_error(exc, step="get_participant") from exc
         return [t.sid for t in info.tracks if t.type == TrackType.AUDIO]
+
+    async def wait_audio_tracks(
+        self, *, room: str, identity: str, timeout_s: float, interval_s: float = 0.05
+    ) -> list[str]:
+        """The audio tracks `identity` publishes, polled until there is one or `timeout_s`
+        passes ([] then). A phone leg's track counts as published once its first media
+        reaches the server, which can be a second after the dial was answered."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            sids = await self.audio_track_sids(room=room, identity=identity)
+            if sids or asyncio.get_running_loop().time() >= deadline:
+                return sids
+            await asyncio.sleep(interval_s)
+
+    async def set_can_subscribe(self, *, room: str, identity: str, allowed: bool) -> None:
+        """UpdateParticipant: let `identity` hear anything at all, or nothing.
+
+        While not allowed, the server delivers no track to them, whatever they ask for; once
+        allowed again, it restores every subscription they still want (an UpdateSubscriptions
+        made meanwhile included). The participant's other permissions are kept as they are.
+        """
+        try:
+            info = await self.lk.room.get_participant(
+                api.RoomParticipantIdentity(room=room, identity=identity)
+            )
+            permission = api.ParticipantPermission()
+            permission.CopyFrom(info.permission)
+            permission.can_subscribe = allowed
+            await self.lk.room.update_participant(
+                api.UpdateParticipantRequest(room=room, identity=identity, permission=permission)
+            )
+        except Exception as exc:
+            raise failure_from_error(exc, step="update_participant") from exc
 
     async def set_hearing(
         self, *, room: str, listener: str, speakers: Iterable[str], hear: bool

@@ -6,7 +6,8 @@ livekit-server v1.13.5, no bridge needed (CI runs these).
 - A SIP-URI supervisor is dialled with the URI's user at its host: the server accepts that
   request (it fails here only because no bridge runs), where the full URI is refused.
 - Self-hosted isolation works on the real server: UpdateSubscriptions stops and restarts what a
-  listener hears, and a publisher's track permissions keep a track from a participant.
+  listener hears, a publisher's track permissions keep a track from a participant, and a
+  participant that may not subscribe (UpdateParticipant) hears nothing published meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def _client(info: StackInfo) -> api.LiveKitAPI:
     return api.LiveKitAPI(info.http_url, info.api_key, info.api_secret)
 
 
-async def _join(info: StackInfo, identity: str, room: str) -> rtc.Room:
+async def _join(info: StackInfo, identity: str, room: str, *, like_sip: bool = False) -> rtc.Room:
+    """`like_sip`: subscribe as livekit-sip does, itself, to each audio track the moment it
+    is published (no server-side auto-subscribe)."""
     token = (
         api.AccessToken(info.api_key, info.api_secret)
         .with_identity(identity)
@@ -37,7 +40,18 @@ async def _join(info: StackInfo, identity: str, room: str) -> rtc.Room:
         .to_jwt()
     )
     r = rtc.Room()
-    await r.connect(info.url, token)
+    if like_sip:
+
+        def _on_published(pub: rtc.RemoteTrackPublication, _p: rtc.RemoteParticipant) -> None:
+            if pub.kind == rtc.TrackKind.KIND_AUDIO:
+                pub.set_subscribed(True)
+
+        r.on("track_published", _on_published)
+    await r.connect(info.url, token, rtc.RoomOptions(auto_subscribe=not like_sip))
+    if like_sip:
+        for participant in r.remote_participants.values():
+            for pub in participant.track_publications.values():
+                pub.set_subscribed(True)
     return r
 
 
@@ -70,24 +84,28 @@ class Speaker:
 
 
 class Listener:
-    """A participant recording the arrival time and level of every audio frame it gets."""
+    """A participant recording the arrival time, level and speaker of every audio frame."""
 
     def __init__(self, room: rtc.Room) -> None:
-        self.frames: list[tuple[float, float]] = []
+        self.frames: list[tuple[float, float, str]] = []
         self.tasks: list[asyncio.Task[None]] = []
         room.on("track_subscribed", self._on_track)
 
-    def _on_track(self, track: rtc.Track, *_: object) -> None:
-        self.tasks.append(asyncio.create_task(self._read(track)))
+    def _on_track(self, track: rtc.Track, _pub: object, participant: rtc.Participant) -> None:
+        self.tasks.append(asyncio.create_task(self._read(track, participant.identity)))
 
-    async def _read(self, track: rtc.Track) -> None:
+    async def _read(self, track: rtc.Track, speaker: str) -> None:
         async for ev in rtc.AudioStream(track, sample_rate=RATE, num_channels=1):
             x = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float64)
-            self.frames.append((time.monotonic(), float(np.sqrt(np.mean(x * x)))))
+            self.frames.append((time.monotonic(), float(np.sqrt(np.mean(x * x))), speaker))
 
-    def heard_since(self, t: float) -> float:
-        """Seconds of loud audio received since monotonic time `t`."""
-        return sum(0.02 for at, rms in self.frames if at >= t and rms > 1000)
+    def heard_since(self, t: float, speaker: str | None = None) -> float:
+        """Seconds of loud audio received since monotonic time `t` (from `speaker`)."""
+        return sum(
+            0.02
+            for at, rms, who in self.frames
+            if at >= t and rms > 1000 and speaker in (None, who)
+        )
 
     def stop(self) -> None:
         for task in self.tasks:
@@ -160,6 +178,52 @@ async def test_update_subscriptions_mutes_and_restores_a_speaker(fresh_server: S
         await bob.disconnect()
     assert heard_muted == 0.0, "unsubscribed: nothing of alice reaches bob"
     assert heard_back > 1.0, "subscribed again"
+
+
+async def test_a_listener_that_may_not_subscribe_never_hears_a_track_published_meanwhile(
+    fresh_server: StackInfo,
+) -> None:
+    """What `WarmTransfer._keep_apart` relies on, with a listener that subscribes as
+    livekit-sip does (itself, on publication): while it may not subscribe, a new speaker's
+    track it asks for is not delivered; unsubscribed meanwhile, that track stays off when it
+    may subscribe again, and what it heard before comes back."""
+    agent = await _join(fresh_server, "agent", "room")
+    hold, late = Speaker(agent, 440), None
+    await hold.start()
+    caller = await _join(fresh_server, "caller", "room", like_sip=True)
+    heard = Listener(caller)
+    try:
+        await asyncio.sleep(1.5)
+        assert heard.heard_since(0, "agent") > 0.5, "the caller hears the hold audio"
+        async with _client(fresh_server) as lk:
+            transfers = LiveKitTransfers(lambda: lk, trunk_id=None)
+            await transfers.set_can_subscribe(room="room", identity="caller", allowed=False)
+            deaf_from = time.monotonic()
+            sup = await _join(fresh_server, "supervisor", "room")
+            late = Speaker(sup, 900)
+            await late.start()  # the caller's own subscription request follows at once
+            sids = await transfers.wait_audio_tracks(
+                room="room", identity="supervisor", timeout_s=10
+            )
+            assert len(sids) == 1
+            await asyncio.sleep(1.0)
+            await transfers.set_hearing(
+                room="room", listener="caller", speakers=["supervisor"], hear=False
+            )
+            await transfers.set_can_subscribe(room="room", identity="caller", allowed=True)
+            back_from = time.monotonic()
+            await asyncio.sleep(2.0)
+    finally:
+        for speaker in (hold, late):
+            if speaker is not None and speaker.task:
+                speaker.task.cancel()
+        heard.stop()
+        for r in (agent, caller):
+            await r.disconnect()
+        if late is not None:
+            await late.room.disconnect()
+    assert heard.heard_since(deaf_from, "supervisor") == 0.0, "never the supervisor"
+    assert heard.heard_since(back_from, "agent") > 1.0, "the hold audio again"
 
 
 async def test_track_permissions_keep_a_track_from_everyone_but_one(

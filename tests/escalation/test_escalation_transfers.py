@@ -174,13 +174,21 @@ async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Har
     assert dial.room_name == CALLER_ROOM, "dialled straight into the caller's room"
     assert harness.calls(ROOM + "MoveParticipant") == []
     assert harness.calls(ROOM + "DeleteRoom") == []
-    subs = [
-        (u.identity, list(u.track_sids), u.subscribe)
-        for u in harness.calls(ROOM + "UpdateSubscriptions")
-    ]
-    assert subs == [
-        (CALLER_IDENTITY, [f"TR_{sup_id}"], False),
-        (sup_id, [CALLER_TRACK], False),
+    hearing = []
+    for call in harness.server.calls:
+        req = call.request
+        if call.method.endswith("/UpdateSubscriptions"):
+            hearing.append((req.identity, list(req.track_sids), req.subscribe))
+        elif call.method.endswith("/UpdateParticipant"):
+            hearing.append((req.identity, "can_subscribe", req.permission.can_subscribe))
+    apart = [(CALLER_IDENTITY, [f"TR_{sup_id}"], False), (sup_id, [CALLER_TRACK], False)]
+    assert hearing == [
+        # the caller hears nothing until the supervisor's track is there and kept from them,
+        # twice: the bridge's own subscription to a new track may come after the first
+        (CALLER_IDENTITY, "can_subscribe", False),
+        *apart,
+        *apart,
+        (CALLER_IDENTITY, "can_subscribe", True),
         (CALLER_IDENTITY, [f"TR_{sup_id}"], True),
         (sup_id, [CALLER_TRACK], True),
     ]
@@ -190,6 +198,77 @@ async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Har
     assert harness.consult.opened[0]["room"] == CALLER_ROOM
     assert c.userdata.outcome is CallOutcome.TRANSFERRED
     assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+
+
+async def test_self_hosted_caller_hears_nothing_until_a_late_supervisor_track_is_kept_away(
+    harness: Harness,
+) -> None:
+    """A phone leg's track counts as published only once its media reaches the server, which
+    a real server showed can be after the dial returned: an UpdateSubscriptions then finds no
+    track and the caller's bridge subscribes to it on its own. The caller may hear nothing
+    until the track is there and kept from them."""
+    server = harness.server
+
+    def answered_before_media(req: api.CreateSIPParticipantRequest) -> api.SIPParticipantInfo:
+        p = server.add_participant(
+            req.room_name, req.participant_identity, kind=api.ParticipantInfo.Kind.SIP
+        )
+
+        async def media_arrives() -> None:
+            await asyncio.sleep(0.3)
+            p.tracks.append(TrackInfo(sid="TR_late", type=TrackType.AUDIO))
+
+        tasks.append(asyncio.ensure_future(media_arrives()))
+        return api.SIPParticipantInfo(
+            participant_id=p.sid, participant_identity=p.identity, room_name=req.room_name
+        )
+
+    tasks: list[asyncio.Future[None]] = []
+    server.on("livekit.SIP/CreateSIPParticipant", answered_before_media)
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    steps = [
+        (
+            call.method.rsplit("/", 1)[1],
+            call.request.identity,
+            list(call.request.track_sids)
+            if call.method.endswith("UpdateSubscriptions")
+            else call.request.permission.can_subscribe,
+        )
+        for call in server.calls
+        if call.method.endswith(("UpdateSubscriptions", "UpdateParticipant"))
+    ]
+    deaf, kept_away = (
+        steps.index(("UpdateParticipant", CALLER_IDENTITY, False)),
+        steps.index(("UpdateSubscriptions", CALLER_IDENTITY, ["TR_late"])),
+    )
+    hears = steps.index(("UpdateParticipant", CALLER_IDENTITY, True))
+    assert deaf < kept_away < hears, steps
+    assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+
+
+async def test_self_hosted_caller_hears_again_when_isolation_fails(harness: Harness) -> None:
+    """Whatever fails while the caller may hear nothing, the tear-down gives it back."""
+
+    def refused(req: api.UpdateSubscriptionsRequest) -> object:
+        raise TwirpFault("internal", "boom")
+
+    harness.server.on(ROOM + "UpdateSubscriptions", refused)
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    caller_perm = [
+        u.permission.can_subscribe
+        for u in harness.calls(ROOM + "UpdateParticipant")
+        if u.identity == CALLER_IDENTITY
+    ]
+    assert caller_perm == [False, True]
+    assert c.userdata.transfer_attempts[0].outcome is TransferOutcome.FAILED
 
 
 # ----------------------------------------------------------------------------- failures

@@ -917,6 +917,8 @@ class LiveKitEmulator:
         if req.name:
             p.name = req.name
         p.attributes.update(req.attributes)
+        if req.HasField("permission"):
+            p.permission.CopyFrom(req.permission)
         return p
 
     def _update_subscriptions(
