@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from livekit import api
 
-from scripts.livekit_local import free_udp_range, free_udp_tcp_port
+from scripts.livekit_local import SIP, free_udp_range, free_udp_tcp_port
 from tests.e2e.conftest import CARRIER_AUTH, MAYA, Stack
 from tests.e2e.harness import wait_until
 from tests.e2e.sip_phone import Event, SipPhone
@@ -81,3 +84,34 @@ def at(phone: SipPhone, event: Event | float) -> float:
     [started] = phone.seen("recording_started")[:1]
     t = event.t if isinstance(event, Event) else event
     return t - started.t
+
+
+LOST_REFER = "transaction failed to complete (0 intermediate responses)"
+"""What livekit-sip v1.11.0 logs when it gives up on an in-dialog REFER within milliseconds
+although the phone answered it: seen here in about 1 of 8 REFERs, when the phone's 202 and
+its first NOTIFY arrive together (the bridge then neither hangs up after an accepted REFER
+nor reports a refused one as refused)."""
+
+
+def caller_call_id(people: list[api.ParticipantInfo]) -> str:
+    """The bridge's call id (`sip.callID`) of the caller's leg among `people`."""
+    [caller] = [p for p in people if p.kind == api.ParticipantInfo.Kind.SIP]
+    return caller.attributes["sip.callID"]
+
+
+@contextlib.contextmanager
+def upstream_refer_race(stack: Stack, call_id: str) -> Iterator[None]:
+    """A failed assertion inside is an expected failure, with the bridge's own words, only
+    when the bridge logged that it lost this call's REFER (`LOST_REFER`); any other failure
+    stays a failure."""
+    try:
+        yield
+    except AssertionError:
+        log = Path(stack.info.state_dir) / "livekit-sip.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        if any(call_id in line and LOST_REFER in line for line in lines):
+            pytest.xfail(
+                f"{SIP.name} {SIP.version} lost the REFER of {call_id} ({LOST_REFER!r}) although "
+                "the phone answered it: an upstream race, not the product's"
+            )
+        raise

@@ -20,7 +20,14 @@ from tests.e2e.harness import (
     set_roster,
     supervisor,
 )
-from tests.e2e.sipcalls import call_rooms, caller_phone, desk_phone, new_call_room
+from tests.e2e.sipcalls import (
+    call_rooms,
+    caller_call_id,
+    caller_phone,
+    desk_phone,
+    new_call_room,
+    upstream_refer_race,
+)
 
 
 async def test_refer_accepted_hands_the_caller_to_the_supervisor(
@@ -38,7 +45,7 @@ async def test_refer_accepted_hands_the_caller_to_the_supervisor(
     ):
         await phone.call(stack.sip_uri)
         await phone.wait_for("confirmed", timeout=60)
-        room, _ = await new_call_room(stack, before)
+        room, people = await new_call_room(stack, before)
         await agent_reply(model, after=0, contains="Thanks for calling")
         await phone.dtmf("0")
         refer = await phone.wait_for("transfer_request", timeout=40)
@@ -46,7 +53,8 @@ async def test_refer_accepted_hands_the_caller_to_the_supervisor(
         # pjsua reports the new call's progress to the bridge in NOTIFYs (sipfrag): the 200
         # of this call is the final NOTIFY that makes TransferSIPParticipant succeed
         followed = await phone.wait_for("confirmed", remote=f"<{contact}>", timeout=20)
-        left = await phone.wait_for("disconnected", timeout=20)
+        with upstream_refer_race(stack, caller_call_id(people)):
+            left = await phone.wait_for("disconnected", timeout=20)
         record = await call_record(worker.database_url, room, timeout=60)
         await phone.hangup()
 
@@ -86,5 +94,6 @@ async def test_refer_refused_keeps_the_caller_with_the_agent(
     assert back == NOBODY_TOOK_IT, "the caller is told, and offered a callback"
     [attempt] = record["data"]["transfer_attempts"]
     assert attempt["mode"] == "cold"
-    assert (attempt["outcome"], attempt["detail"]) == ("declined", "refer: SIP 603 Decline")
+    with upstream_refer_race(stack, record["call_id"]):
+        assert (attempt["outcome"], attempt["detail"]) == ("declined", "refer: SIP 603 Decline")
     assert record["outcome"] == "abandoned"

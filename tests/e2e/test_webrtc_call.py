@@ -83,7 +83,12 @@ async def test_webrtc_caller_is_answered_routed_and_a_keyed_zero_reaches_escalat
             agents = await wait_until(
                 lambda: _agents(stack, room), timeout=60, what="our agent to join the room"
             )
-            [dispatch] = await _dispatches(stack, room)
+            # the server records the dispatch's job a moment after the agent can join
+            [dispatch] = await wait_until(
+                lambda: _dispatches_with_jobs(stack, room),
+                timeout=10,
+                what="the dispatch to list its job",
+            )
             assert dispatch.agent_name == AGENT_NAME, "explicit dispatch by agent name"
             assert [a.identity for a in agents] == [f"agent-{dispatch.state.jobs[0].id}"]
             await caller.wait_agent_done()
@@ -138,6 +143,11 @@ async def test_webrtc_caller_is_answered_routed_and_a_keyed_zero_reaches_escalat
     else:
         assert attempt["outcome"] == "declined"
     assert record["outcome"] == "abandoned", "the caller hung up after the callback offer"
+
+
+async def _dispatches_with_jobs(stack: Stack, room: str) -> list[api.AgentDispatch] | None:
+    found = await _dispatches(stack, room)
+    return found if found and all(d.state.jobs for d in found) else None
 
 
 async def _agents(stack: Stack, room: str) -> list[api.ParticipantInfo]:
