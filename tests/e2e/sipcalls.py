@@ -88,9 +88,11 @@ def at(phone: SipPhone, event: Event | float) -> float:
 
 LOST_REFER = "transaction failed to complete (0 intermediate responses)"
 """What livekit-sip v1.11.0 logs when it gives up on an in-dialog REFER within milliseconds
-although the phone answered it: seen here in about 1 of 8 REFERs, when the phone's 202 and
-its first NOTIFY arrive together (the bridge then neither hangs up after an accepted REFER
-nor reports a refused one as refused)."""
+although the phone answered it: its SIP stack (livekit/sipgo, `ClientTx.Init`) arms Timer D
+only after sending, so a response arriving in between deletes the transaction at once and the
+bridge reads "done" instead of the response half of the time (docs/self-hosting.md). A phone
+on loopback under load hits it often; the bridge then neither hangs up after an accepted REFER
+nor reports a refused one as refused."""
 
 
 def caller_call_id(people: list[api.ParticipantInfo]) -> str:
