@@ -1,7 +1,7 @@
 """Run the benchmark sections, print tables, write raw numbers to ``<out>/<section>.json``.
 
     uv run python -m benchmarks [--quick] [--out bench-results/]
-        [--only latency,turns,handoff,concurrency,data,provisioning,console]
+        [--only latency,turns,handoff,concurrency,data,provisioning,console,caller_ear]
 
 Benchmarks are measurements, not tests: nothing here asserts a time. See BENCHMARKS.md.
 """
@@ -23,6 +23,7 @@ SECTIONS = {
     "data": "benchmarks.data_queries",
     "provisioning": "benchmarks.provisioning_section",
     "console": "benchmarks.console_pages",
+    "caller_ear": "benchmarks.caller_ear",
 }
 
 

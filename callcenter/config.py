@@ -52,13 +52,24 @@ class ProviderMode(StrEnum):
 class MergeMode(StrEnum):
     """How a warm transfer joins the supervisor to the caller.
 
-    `cloud` moves the caller into the supervisor's consult room with `MoveParticipant`
-    (LiveKit Cloud only, what `WarmTransferTask` does); `self_hosted` dials the
+    `cloud` briefs the supervisor in a consult room and moves them into the caller's room
+    with `MoveParticipant` (LiveKit Cloud only: a self-hosted livekit-server answers it with
+    Twirp `unknown` "not implemented", proven by tests/e2e); `self_hosted` dials the
     supervisor into the caller's own room and controls who hears whom until the connect.
+    `auto` (the default) picks `cloud` for a LiveKit Cloud URL and `self_hosted` otherwise
+    (`Settings.effective_merge_mode`).
     """
 
+    AUTO = "auto"
     CLOUD = "cloud"
     SELF_HOSTED = "self_hosted"
+
+
+def is_livekit_cloud(url: str | None) -> bool:
+    """True for a LiveKit Cloud project URL (the framework's own test, `is_cloud`)."""
+    from livekit.agents.utils.misc import is_cloud
+
+    return bool(url) and is_cloud(url or "")
 
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/callcenter.db"
@@ -138,7 +149,7 @@ class Settings(BaseSettings):
     sip_outbound_trunk_id: str | None = Field(default=None, alias="LIVEKIT_SIP_OUTBOUND_TRUNK")
     sip_caller_id_number: str | None = Field(default=None, alias="LIVEKIT_SIP_NUMBER")
     transfer_mode: TransferMode = Field(default=TransferMode.WARM, alias="CALLCENTER_TRANSFER_MODE")
-    merge_mode: MergeMode = Field(default=MergeMode.CLOUD, alias="CALLCENTER_MERGE_MODE")
+    merge_mode: MergeMode = Field(default=MergeMode.AUTO, alias="CALLCENTER_MERGE_MODE")
     ringing_timeout_s: float = Field(
         default=25.0, gt=0, le=120, alias="CALLCENTER_RINGING_TIMEOUT_S"
     )
@@ -412,6 +423,25 @@ class Settings(BaseSettings):
         return self.database_url == DEFAULT_DATABASE_URL
 
     @property
+    def effective_merge_mode(self) -> MergeMode:
+        """`merge_mode` with `auto` resolved from `LIVEKIT_URL` (never `AUTO`)."""
+        if self.merge_mode is not MergeMode.AUTO:
+            return self.merge_mode
+        return MergeMode.CLOUD if is_livekit_cloud(self.livekit_url) else MergeMode.SELF_HOSTED
+
+    def check_merge_mode(self) -> None:
+        """Refuse `cloud` merging against a server that is not LiveKit Cloud: it would dial
+        and brief a supervisor, then fail to connect them (MoveParticipant is Cloud-only)."""
+        if self.merge_mode is MergeMode.CLOUD and not is_livekit_cloud(self.livekit_url):
+            raise ConfigError(
+                "CALLCENTER_MERGE_MODE=cloud needs LiveKit Cloud (*.livekit.cloud): it connects "
+                "supervisors with MoveParticipant, which a self-hosted LiveKit server does not "
+                "implement, so every warm transfer would fail after briefing the supervisor. "
+                "Use CALLCENTER_MERGE_MODE=self_hosted (or auto) for LIVEKIT_URL "
+                f"{_host_of(self.livekit_url)!r}"
+            )
+
+    @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind `database_url`, or None for another database."""
         prefix = "sqlite+aiosqlite:///"
@@ -436,6 +466,12 @@ class Settings(BaseSettings):
                 + ", ".join(missing)
                 + " (see .env.example); `callcenter console` runs without one"
             )
+
+
+def _host_of(url: str | None) -> str:
+    from urllib.parse import urlparse
+
+    return (urlparse(url).hostname or "") if url else "(not set)"
 
 
 def load_settings(**overrides: object) -> Settings:

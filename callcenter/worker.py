@@ -3,7 +3,8 @@
     AgentServer (explicit dispatch as AGENT_NAME, Silero VAD prewarmed per process)
       └─ entrypoint(ctx): wait for the caller → CallInfo from sip.* attributes
            → start_call(): identify caller, open record, AgentSession[CallState] on the
-             greeting agent → keypad router (DTMF 0 = a person) → run until hang-up
+             greeting agent → keypad router (DTMF 0 = a person) → run until the session
+             closes (hang-up, goodbye, transfer), then leave the room
 
 Once per worker, before it registers (`prepare_worker`): settings and business hours
 validated, the database migrated (and the demo data seeded into the embedded SQLite
@@ -55,6 +56,7 @@ logger = logging.getLogger("callcenter.worker")
 def check_worker_settings(settings: Settings) -> None:
     """Fail fast, with what to set, before the worker registers with LiveKit."""
     settings.require_livekit()
+    settings.check_merge_mode()
     if not settings.use_live_providers:
         raise ConfigError(
             "the worker answers real phone calls and needs speech providers: set "
@@ -178,6 +180,11 @@ async def entrypoint(ctx: JobContext) -> None:
     observe_call(running.session, running.state, db=db)  # metrics and per-call log fields
     KeypadRouter(running.session, on_key=running.timers.caller_active).attach(ctx.room)
     ctx.add_shutdown_callback(running.wait_closed)
+    # When the conversation is over (hang-up, goodbye, or a transfer that connected the caller
+    # to a supervisor) the agent leaves the room. The room stays for whoever is still in it:
+    # against a real server the job otherwise sat in a merged call, subscribed to both people,
+    # until they hung up (tests/e2e/test_sip_warm_transfer.py).
+    running.session.on("close", lambda _ev: ctx.shutdown(reason="call session closed"))
 
 
 JOB_PROCESS_PRELOAD = ["callcenter.worker", "callcenter.preload"]

@@ -210,8 +210,10 @@ class TransferAttempts:
             return None
         return lambda supervisor: on_dial(state, supervisor, briefing)
 
-    def mode_for(self, supervisor: Supervisor) -> AttemptMode:
-        cold = (
+    def mode_for(self, supervisor: Supervisor, *, caller_is_sip: bool = True) -> AttemptMode:
+        """Cold (SIP REFER) when configured, but only for a caller with a SIP leg to REFER:
+        a WebRTC caller gets a warm transfer."""
+        cold = caller_is_sip and (
             self.settings.transfer_mode is TransferMode.COLD or supervisor.transfer_mode == "cold"
         )
         return "cold" if cold else "warm"
@@ -279,7 +281,7 @@ class TransferAttempts:
     ) -> TransferOutcome:
         """One supervisor: dial (or REFER), record the attempt, return its outcome."""
         state = ctx.userdata
-        mode = self.mode_for(supervisor)
+        mode = self.mode_for(supervisor, caller_is_sip=state.call.is_sip)
         attempt = state.transfer_started(mode, supervisor.name)
         try:
             if mode == "cold":
@@ -296,7 +298,7 @@ class TransferAttempts:
                     transfers=self.transfers,
                     consult=self._consult(ctx),
                     caller=line,
-                    merge_mode=self.settings.merge_mode,
+                    merge_mode=self.settings.effective_merge_mode,
                     caller_room=state.call.room_name,
                     caller_identity=state.call.participant_identity,
                     caller_left=caller_left,

@@ -3,14 +3,21 @@
 `LiveKitTransfers` wraps `livekit.api.LiveKitAPI` (Twirp): dial a supervisor
 (CreateSIPParticipant, waiting for the answer), move them into the caller's room
 (MoveParticipant, LiveKit Cloud only), control who hears whom in one room
-(GetParticipant + UpdateSubscriptions, for self-hosted LiveKit), hang up a leg
+(GetParticipant + UpdateSubscriptions and UpdateParticipant's can_subscribe, for self-hosted
+LiveKit), hang up a leg
 (RemoveParticipant), drop a consult room (DeleteRoom) and cold-transfer the caller
 (TransferSIPParticipant, SIP REFER).
+
+A supervisor whose contact is a SIP URI (`sip:lead@pbx.example.com:5060`) is dialled at that
+host directly: LiveKit refuses a full URI in `sip_call_to` ("SipCallTo should be a phone number
+or SIP user, not a full SIP URI", `invalid_argument`), so the user part becomes `sip_call_to`
+and the host/port/transport an inline outbound config (`CreateSIPParticipantRequest.trunk`)
+instead of the carrier trunk (whose credentials belong to the carrier, not to that PBX).
 
 Failures come back as `TransferFailed` carrying a `TransferOutcome`: the SIP status
 LiveKit puts in the error metadata (`sip_status_code`) or the REFER outcome decides
 busy / no answer / declined / failed. Tests drive this class against the Twirp
-emulator in `tests/support/livekit_server.py` with the real client.
+emulator in `tests/support/emulators/livekit.py` with the real client.
 """
 
 from __future__ import annotations
@@ -76,10 +83,58 @@ def failure_from_error(err: Exception, *, step: str) -> TransferFailed:
     if isinstance(err, api.TwirpError):
         if err.code == api.TwirpErrorCode.DEADLINE_EXCEEDED:
             return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: no answer (deadline)")
+        if err.code == api.TwirpErrorCode.CANCELED:
+            # livekit-server + livekit-sip answer a callee who never picks up within the
+            # ringing timeout with `canceled` ("sip request timed out"), no SIP status; an
+            # unreachable trunk address gives exactly the same answer (tests/e2e)
+            return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: no answer (timed out)")
         return TransferFailed(TransferOutcome.FAILED, f"{step}: server error {err.code}")
     if isinstance(err, asyncio.TimeoutError | TimeoutError):
         return TransferFailed(TransferOutcome.NO_ANSWER, f"{step}: timed out")
     return TransferFailed(TransferOutcome.FAILED, f"{step}: {type(err).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SipUriTarget:
+    """Where a `sip:user@host[:port][;transport=x]` contact is dialled."""
+
+    user: str
+    hostport: str
+    transport: api.SIPTransport = api.SIPTransport.SIP_TRANSPORT_AUTO
+
+
+_TRANSPORTS = {
+    "udp": api.SIPTransport.SIP_TRANSPORT_UDP,
+    "tcp": api.SIPTransport.SIP_TRANSPORT_TCP,
+    "tls": api.SIPTransport.SIP_TRANSPORT_TLS,
+}
+
+
+def sip_uri_target(contact: str) -> SipUriTarget | None:
+    """Split a SIP URI contact for CreateSIPParticipant; None for a phone number.
+
+    The roster has already validated the URI (`escalation.roster.validate_contact`).
+    """
+    scheme, _, rest = contact.partition(":")
+    if scheme.lower() not in ("sip", "sips") or "@" not in rest:
+        return None
+    address, *params = rest.split(";")
+    user, _, hostport = address.rpartition("@")
+    transport = api.SIPTransport.SIP_TRANSPORT_TLS if scheme.lower() == "sips" else None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.lower() == "transport" and value.lower() in _TRANSPORTS:
+            transport = _TRANSPORTS[value.lower()]
+    return SipUriTarget(
+        user=user,
+        hostport=hostport,
+        transport=transport if transport is not None else api.SIPTransport.SIP_TRANSPORT_AUTO,
+    )
+
+
+SIP_URI_FROM_USER = "callcenter"
+"""The From user when a SIP-URI supervisor is dialled and no `LIVEKIT_SIP_NUMBER` is set
+(LiveKit needs one: without a trunk it has no number to fall back to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +188,14 @@ class LiveKitTransfers:
         Raises `TransferFailed` (BUSY / NO_ANSWER / DECLINED / FAILED) when the call is
         not answered; cancelling the awaiting task abandons the request (the caller of
         this method must also `hang_up` the identity: the SIP leg may still connect).
+        A SIP URI `contact` is dialled at its own host (module docstring), not on the trunk.
         """
-        if not self._trunk_id:
+        target = sip_uri_target(contact)
+        if target is None and not self._trunk_id:
             raise TransferFailed(
                 TransferOutcome.FAILED, "dial: no outbound trunk (set LIVEKIT_SIP_OUTBOUND_TRUNK)"
             )
         request = api.CreateSIPParticipantRequest(
-            sip_trunk_id=self._trunk_id,
-            sip_call_to=contact,
-            sip_number=self._caller_id_number or "",
             room_name=room,
             participant_identity=identity,
             participant_name=display_name,
@@ -150,6 +204,15 @@ class LiveKitTransfers:
             play_dialtone=False,
             headers=headers or {},  # X-Callcenter-Call: the console's screen-pop token
         )
+        if target is None:
+            request.sip_trunk_id = self._trunk_id or ""
+            request.sip_call_to = contact
+            request.sip_number = self._caller_id_number or ""
+        else:
+            request.sip_call_to = target.user
+            request.trunk.hostname = target.hostport
+            request.trunk.transport = target.transport
+            request.sip_number = self._caller_id_number or SIP_URI_FROM_USER
         request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout_s * 1e9))
         log.info(
             "dialling supervisor",
@@ -190,6 +253,39 @@ class LiveKitTransfers:
                 return []
             raise failure_from_error(exc, step="get_participant") from exc
         return [t.sid for t in info.tracks if t.type == TrackType.AUDIO]
+
+    async def wait_audio_tracks(
+        self, *, room: str, identity: str, timeout_s: float, interval_s: float = 0.05
+    ) -> list[str]:
+        """The audio tracks `identity` publishes, polled until there is one or `timeout_s`
+        passes ([] then). A phone leg's track counts as published once its first media
+        reaches the server, which can be a second after the dial was answered."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            sids = await self.audio_track_sids(room=room, identity=identity)
+            if sids or asyncio.get_running_loop().time() >= deadline:
+                return sids
+            await asyncio.sleep(interval_s)
+
+    async def set_can_subscribe(self, *, room: str, identity: str, allowed: bool) -> None:
+        """UpdateParticipant: let `identity` hear anything at all, or nothing.
+
+        While not allowed, the server delivers no track to them, whatever they ask for; once
+        allowed again, it restores every subscription they still want (an UpdateSubscriptions
+        made meanwhile included). The participant's other permissions are kept as they are.
+        """
+        try:
+            info = await self.lk.room.get_participant(
+                api.RoomParticipantIdentity(room=room, identity=identity)
+            )
+            permission = api.ParticipantPermission()
+            permission.CopyFrom(info.permission)
+            permission.can_subscribe = allowed
+            await self.lk.room.update_participant(
+                api.UpdateParticipantRequest(room=room, identity=identity, permission=permission)
+            )
+        except Exception as exc:
+            raise failure_from_error(exc, step="update_participant") from exc
 
     async def set_hearing(
         self, *, room: str, listener: str, speakers: Iterable[str], hear: bool

@@ -8,7 +8,7 @@ dial, hold or brief (that is `attempts`), build briefings (`briefing`) or wire a
     outside business hours? ─────────────────────────────▶ UNAVAILABLE, hours as said by a
                                                             person, offer callback
     roster.candidates(skill, now) empty? ────────────────▶ UNAVAILABLE, offer callback
-    no SIP leg (console / web)? ─────────────────────────▶ SIMULATED, call ends after the reply
+    no room (terminal console)? ─────────────────────────▶ SIMULATED, call ends after the reply
     TransferAttempts.run(candidates, briefing):
         a supervisor took the call ──────────────────────▶ transferred, agent leaves, ENDED
         the caller hung up ──────────────────────────────▶ abandoned, ENDED
@@ -144,7 +144,7 @@ class EscalationManager:
                 do=OFFER_CALLBACK,
             )
 
-        if not state.call.is_sip:
+        if not state.call.in_room:
             return self._simulate(ctx, candidates[0])
 
         briefing = briefing_text(
@@ -181,7 +181,8 @@ class EscalationManager:
         state.escalation_failed(reason=back)
 
     def _simulate(self, ctx: RunContext[CallState], supervisor: Supervisor) -> ToolReply:
-        """No SIP leg (the console): nobody is dialled, the record says so, the call ends."""
+        """No room (the console): nobody is dialled, the record says so, the call ends.
+        A WebRTC caller is in a real room: they get a real (warm) transfer."""
         state = ctx.userdata
         state.transfer_recorded(
             "simulated", supervisor.name, TransferOutcome.SIMULATED, "no SIP leg: nobody dialled"

@@ -10,14 +10,16 @@
  agent leaves                                                   │
 ```
 
-Merge modes (`Settings.merge_mode`):
+Merge modes (`Settings.effective_merge_mode`):
 - `cloud`: the supervisor is dialled into a consult room `<caller room>-consult-<n>`, briefed
   there, then moved into the caller's room with MoveParticipant; the consult room is
   deleted. LiveKit Cloud only.
 - `self_hosted`: no MoveParticipant. The supervisor is dialled straight into the caller's
   room; until the connect, UpdateSubscriptions keeps the caller and supervisor from
-  hearing each other, the caller's agent publishes only to the caller (hold music,
-  reassurance) and the briefing leg only to the supervisor. Connecting re-subscribes them.
+  hearing each other (the caller hears nothing for the moment it takes the supervisor's
+  track to appear: `_keep_apart`), the caller's agent publishes only to the caller (hold
+  music, reassurance) and the briefing leg only to the supervisor. Connecting re-subscribes
+  them.
 
 Every exit path hangs up what it dialled and returns a `TransferResult` with a
 `TransferOutcome`; nothing here talks to the model. Media (hold audio, the briefing
@@ -32,7 +34,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -156,6 +158,13 @@ class WarmTransfer:
     announce: Callable[[Supervisor], Awaitable[dict[str, str]]] | None = None
     """Told just before `supervisor` is dialled; returns SIP headers for the INVITE (the
     console's screen-pop, `callcenter.live.screen_pop`). A failure never stops the dial."""
+    supervisor_track_wait_s: float = 10.0
+    """Self-hosted: how long the caller may hear nothing while the answered supervisor's
+    audio track is awaited (normally under a second; see `_keep_apart`)."""
+    isolation_settle_s: float = 0.5
+    """Self-hosted: time for the caller's bridge to make its own subscription to the
+    supervisor's new track before it is undone again."""
+    _caller_deaf: bool = field(default=False, init=False)
 
     def consult_room(self, attempt: int) -> str:
         if self.merge_mode is MergeMode.CLOUD:
@@ -195,7 +204,7 @@ class WarmTransfer:
             if self.on_answered is not None:
                 self.on_answered()
             if self.merge_mode is MergeMode.SELF_HOSTED:
-                await self._isolate(identity, hear=False)
+                await _race(self._keep_apart(identity), self.caller_left)
 
             leg = await self.consult.open(
                 room=room,
@@ -245,6 +254,43 @@ class WarmTransfer:
             if not connected:
                 await self._tear_down(room, identity)
 
+    async def _keep_apart(self, supervisor: str) -> None:
+        """Self-hosted, once `supervisor` answered: they and the caller hear nothing of each
+        other, before the supervisor says a word.
+
+        livekit-sip subscribes a phone leg to every audio track published in its room as
+        soon as it is published (last request wins), and the supervisor's leg counts as
+        published only when its first media reaches the server, often after the dial has
+        returned. An UpdateSubscriptions before that finds no track, and the caller then
+        heard the supervisor's whole side of the briefing (a real server and bridge showed
+        it: tests/e2e/test_sip_warm_transfer.py). So the caller may hear nothing at all
+        (can_subscribe off: a moment without hold music) until the supervisor's track is
+        there and unsubscribed, again after the caller's bridge has subscribed to it itself.
+        """
+        await self.transfers.set_can_subscribe(
+            room=self.caller_room, identity=self.caller_identity, allowed=False
+        )
+        self._caller_deaf = True
+        found = await self.transfers.wait_audio_tracks(
+            room=self.caller_room, identity=supervisor, timeout_s=self.supervisor_track_wait_s
+        )
+        if not found:
+            log.warning(
+                "the supervisor's leg published no audio in time: isolating what is there",
+                extra={"room": self.caller_room, "waited_s": self.supervisor_track_wait_s},
+            )
+        await self._isolate(supervisor, hear=False)
+        await asyncio.sleep(self.isolation_settle_s)
+        await self._isolate(supervisor, hear=False)
+        await self._let_caller_hear()
+
+    async def _let_caller_hear(self) -> None:
+        if self._caller_deaf:
+            await self.transfers.set_can_subscribe(
+                room=self.caller_room, identity=self.caller_identity, allowed=True
+            )
+            self._caller_deaf = False
+
     async def _isolate(self, supervisor: str, *, hear: bool) -> None:
         """Self-hosted: caller and supervisor hear each other only when `hear`."""
         await self.transfers.set_hearing(
@@ -268,6 +314,8 @@ class WarmTransfer:
         if self.merge_mode is MergeMode.CLOUD:
             await self.transfers.delete_room(room)
         else:
+            with contextlib.suppress(Exception):
+                await self._let_caller_hear()
             with contextlib.suppress(Exception):
                 await self.caller.publish_only_to(None)
 

@@ -140,8 +140,10 @@ def build_escalation(
     """
     if settings.sip_outbound_trunk_id is None:
         log.warning("no LIVEKIT_SIP_OUTBOUND_TRUNK: phone transfers will fail (console simulates)")
-    if settings.merge_mode is MergeMode.CLOUD:
+    if settings.effective_merge_mode is MergeMode.CLOUD:
         log.info("warm transfers merge with MoveParticipant (LiveKit Cloud)")
+    else:
+        log.info("warm transfers merge in the caller's room (self-hosted LiveKit)")
     if directory is None or tickets is None:
         if db is None:
             raise ValueError(

@@ -87,7 +87,9 @@ def new_id(name: str) -> str:
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
+        # an empty sub-message is "unset": livekit-server fills `media: {}` into every
+        # dispatch rule it creates (SIPDispatchRuleInfo.Upgrade), which a file never has
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}" if prefix else k, out)
     else:
@@ -277,6 +279,7 @@ def compute_plan(desired: list[Desired], live: list[Live], secret_key: str, prun
     leftover_ids = {i.id for i in leftovers}
     kept = [i for i in live if not i.managed or (not prune and i.id in leftover_ids)]
     labels = {(d.kind, d.name): d.file for d in desired}
+    live_names = {i.id: f"{i.name!r} ({i.id})" if i.name else i.id for i in live}
     for a, b, why in inbound_conflicts(
         [(f"file:{n}", finals[(k, n)]) for (k, n) in finals if k is Kind.INBOUND]
         + [(f"live:{i.id}", i.info) for i in kept if i.kind is Kind.INBOUND]
@@ -288,7 +291,8 @@ def compute_plan(desired: list[Desired], live: list[Live], secret_key: str, prun
                 Problem(
                     labels[(Kind.INBOUND, name)],
                     "trunk.numbers",
-                    f"conflicts with live inbound trunk {other_id} that setup_sip does not manage "
+                    f"conflicts with live inbound trunk {live_names.get(other_id, other_id)} "
+                    "that setup_sip does not manage "
                     f"(or a managed leftover; see --prune): {why}",
                 )
             )
@@ -303,8 +307,9 @@ def compute_plan(desired: list[Desired], live: list[Live], secret_key: str, prun
                 Problem(
                     labels[(Kind.DISPATCH, name)],
                     "dispatch_rule",
-                    f"matches the same calls as live dispatch rule {other_id} that setup_sip does "
-                    f"not manage (or a managed leftover; see --prune): {why}",
+                    "matches the same calls as live dispatch rule "
+                    f"{live_names.get(other_id, other_id)} that setup_sip does not manage (or a "
+                    f"managed leftover; see --prune): {why}",
                 )
             )
     if problems:

@@ -110,8 +110,13 @@ def error_text(err: BaseException) -> str:
             "already_exists": "a conflicting resource already exists",
             "not_found": "the resource no longer exists (changed by someone else?)",
         }
-        hint = hints.get(err.code, "")
-        text = f"LiveKit API error {err.code} (HTTP {err.status}): {err.message}"
+        code = err.code
+        if code == "unknown" and err.status in (401, 403):
+            # livekit-server answers a bad token with a bare HTTP 401, not a Twirp error body
+            code = "unauthenticated" if err.status == 401 else "permission_denied"
+        hint = hints.get(code, "")
+        text = f"LiveKit API error {code} (HTTP {err.status})"
+        text += f": {err.message}" if err.message else ""
         return f"{text} [{hint}]" if hint else text
     if isinstance(err, TimeoutError):
         return "timed out waiting for LiveKit"

@@ -9,8 +9,8 @@ Conflict rules follow LiveKit's own (`livekit/protocol` `sip.ValidateTrunks` and
   number") and have the same `allowed_numbers` filter: both empty, or one caller number in
   common. A trunk with a caller filter and one without do not conflict (specific wins).
 - Dispatch rules conflict when they share a trunk (no trunks = "all trunks", which only
-  collides with other all-trunk rules), an `inbound_numbers` entry (none = "any caller")
-  and the same PIN.
+  collides with other all-trunk rules), an `inbound_numbers` entry (none = "any caller"),
+  a `numbers` entry (none = "any called number") and the same PIN.
 """
 
 from __future__ import annotations
@@ -80,23 +80,27 @@ def dispatch_conflicts(
     trunk_key: Callable[[str], str] = lambda t: t,
 ) -> list[tuple[str, str, str]]:
     """Pairs of dispatch rules LiveKit would reject: (label_a, label_b, why)."""
-    seen: dict[tuple[str, str, str], str] = {}
+    seen: dict[tuple[str, str, str, str], str] = {}
     found: list[tuple[str, str, str]] = []
     for label, info in rules:
         which = info.rule.WhichOneof("rule")
         pin = getattr(info.rule, which).pin if which else ""
         trunks = [trunk_key(t) for t in info.trunk_ids] or [""]
-        numbers = [_normalize(n) for n in info.inbound_numbers] or [""]
+        callers = [_normalize(n) for n in info.inbound_numbers] or [""]
+        called = [_normalize(n) for n in info.numbers] or [""]
         for trunk in trunks:
-            for number in numbers:
-                other = seen.get((pin, trunk, number))
-                if other is not None and other != label:
-                    why = (
-                        f"same trunk ({trunk or 'all trunks'}), caller ({number or 'any'}) and PIN"
-                    )
-                    found.append((label, other, why))
-                else:
-                    seen[(pin, trunk, number)] = label
+            for caller in callers:
+                for number in called:
+                    key = (pin, trunk, caller, number)
+                    other = seen.get(key)
+                    if other is not None and other != label:
+                        why = (
+                            f"same trunk ({trunk or 'all trunks'}), caller ({caller or 'any'}), "
+                            f"called number ({number or 'any'}) and PIN"
+                        )
+                        found.append((label, other, why))
+                    else:
+                        seen[key] = label
     return found
 
 
@@ -129,10 +133,31 @@ def validate(desired: list[Desired]) -> list[Problem]:
         else:
             seen[(group, d.name)] = d
 
-    # Outbound trunks need somewhere to send calls.
+    # Outbound trunks: somewhere to send calls and a number to call from (LiveKit refuses a
+    # trunk without either, and an address that is a SIP URI rather than host[:port]).
     for d in desired:
-        if d.kind is Kind.OUTBOUND and not d.info.address:
+        if d.kind is not Kind.OUTBOUND:
+            continue
+        address = d.info.address
+        if not address:
             problems.append(Problem(d.file, "trunk.address", "is required for an outbound trunk"))
+        elif (
+            address.lower().startswith(("sip:", "sips:"))
+            or any(c in address for c in "@;")
+            or "transport=" in address
+        ):
+            problems.append(
+                Problem(
+                    d.file,
+                    "trunk.address",
+                    f"{address!r} must be a host or host:port (e.g. sip.carrier.example or "
+                    "203.0.113.7:5060), not a SIP URI; the transport goes in trunk.transport",
+                )
+            )
+        if not d.info.numbers:
+            problems.append(
+                Problem(d.file, "trunk.numbers", "needs at least one number to call from")
+            )
 
     # Dispatch rules: a rule, known trunk names, and our agent.
     inbound_names = {d.name for d in desired if d.kind is Kind.INBOUND}

@@ -2,8 +2,11 @@
 
 LiveKit SIP sets `sip.*` attributes on the participant it creates for a phone call.
 `CallInfo.from_participant` turns them into one typed value with E.164 numbers; a
-non-SIP participant (a web or test client) yields a `CallInfo` with `is_sip=False`
-and no numbers, so the rest of the call path works the same for both.
+non-SIP participant (a WebRTC caller, e.g. a web widget) yields a `CallInfo` with
+`is_sip=False` and no numbers, so the rest of the call path works the same for both:
+such a caller can still be warm-transferred (the supervisor is dialled into their room),
+only SIP REFER needs a SIP leg. The terminal console has no room at all (`in_room=False`):
+its transfers are simulated.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class CallInfo:
     """The number the caller dialled (which line/brand they reached)."""
     trunk_id: str | None = None
     rule_id: str | None = None
+    in_room: bool = True
+    """False for the terminal console: there is no room to dial a supervisor into."""
 
     @classmethod
     def from_attributes(
@@ -101,4 +106,5 @@ class CallInfo:
             participant_identity="console-caller",
             is_sip=False,
             caller_e164=caller_e164,
+            in_room=False,
         )

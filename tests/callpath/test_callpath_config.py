@@ -226,3 +226,49 @@ def test_valid_business_hours_are_parsed_once_for_the_escalation() -> None:
     assert hours.timezone == settings.business_timezone
     assert [d.isoformat() for d in hours.holidays] == ["2026-12-25"]
     assert "sat 09:00-13:00" in hours.describe()
+
+
+@pytest.mark.parametrize(
+    ("url", "mode"),
+    [
+        ("wss://acme-1a2b3c.livekit.cloud", "cloud"),
+        ("ws://127.0.0.1:7880", "self_hosted"),
+        ("wss://livekit.example.com", "self_hosted"),
+        (None, "self_hosted"),
+    ],
+)
+def test_auto_merge_mode_follows_the_url(url: str | None, mode: str) -> None:
+    settings = make_settings(LIVEKIT_URL=url, CALLCENTER_MERGE_MODE="auto")
+    assert settings.effective_merge_mode.value == mode
+
+
+def test_explicit_merge_mode_wins_over_the_url() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="wss://acme-1a2b3c.livekit.cloud", CALLCENTER_MERGE_MODE="self_hosted"
+    )
+    assert settings.effective_merge_mode.value == "self_hosted"
+
+
+def test_worker_refuses_cloud_merge_against_a_self_hosted_server() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="ws://127.0.0.1:7880",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET="secret",
+        OPENAI_API_KEY="sk-test",
+        CALLCENTER_MERGE_MODE="cloud",
+    )
+    with pytest.raises(ConfigError, match="CALLCENTER_MERGE_MODE=self_hosted") as err:
+        check_worker_settings(settings)
+    assert "MoveParticipant" in str(err.value) and "'127.0.0.1'" in str(err.value)
+
+
+def test_worker_accepts_cloud_merge_on_livekit_cloud() -> None:
+    settings = make_settings(
+        LIVEKIT_URL="wss://acme-1a2b3c.livekit.cloud",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET="secret",
+        OPENAI_API_KEY="sk-test",
+        CALLCENTER_PROVIDER_MODE="live",
+        CALLCENTER_MERGE_MODE="cloud",
+    )
+    check_worker_settings(settings)

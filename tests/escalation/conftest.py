@@ -41,7 +41,7 @@ from tests.escalation.helpers import (
     make_state,
 )
 from tests.support.db import open_test_database
-from tests.support.emulators.livekit import LiveKitEmulator, TwirpFault
+from tests.support.emulators.livekit import LiveKitEmulator
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -56,7 +56,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 def server(livekit_server: LiveKitEmulator) -> LiveKitEmulator:
     """The emulator with an outbound trunk and the caller (publishing audio) in its room."""
     livekit_server.outbound[TRUNK_ID] = api.SIPOutboundTrunkInfo(
-        sip_trunk_id=TRUNK_ID, name="test outbound"
+        sip_trunk_id=TRUNK_ID, name="test outbound", numbers=["+14155550199"]
     )
     caller = livekit_server.add_participant(
         CALLER_ROOM, CALLER_IDENTITY, kind=api.ParticipantInfo.Kind.SIP
@@ -64,8 +64,7 @@ def server(livekit_server: LiveKitEmulator) -> LiveKitEmulator:
     caller.tracks.append(TrackInfo(sid=CALLER_TRACK, type=TrackType.AUDIO))
 
     def _answered(req: api.CreateSIPParticipantRequest) -> api.SIPParticipantInfo:
-        if req.sip_trunk_id not in livekit_server.outbound:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        # the emulator has already validated the request as livekit-server does
         p = livekit_server.add_participant(
             req.room_name, req.participant_identity, kind=api.ParticipantInfo.Kind.SIP
         )

@@ -167,6 +167,7 @@ class FakeCtx:
 def make_state(
     *,
     is_sip: bool = True,
+    in_room: bool = True,
     intent: Intent | None = "orders",
     verified: bool = True,
     caller_e164: str | None = "+14155550142",
@@ -178,6 +179,7 @@ def make_state(
         participant_identity=CALLER_IDENTITY,
         is_sip=is_sip,
         caller_e164=caller_e164,
+        in_room=in_room,
     )
     state = CallState(
         call=call,

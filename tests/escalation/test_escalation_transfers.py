@@ -36,7 +36,7 @@ from tests.escalation.helpers import (
     make_state,
     sup,
 )
-from tests.support.emulators.livekit import TwirpFault
+from tests.support.emulators.livekit import TwirpFault, sip_status_fault, sip_timeout_fault
 
 ON_HOLD, DIALLING, BRIEFING = HoldState.ON_HOLD, HoldState.DIALLING, HoldState.BRIEFING
 TALKING, CONNECTED, RETURNED = HoldState.TALKING, HoldState.CONNECTED, HoldState.RETURNED
@@ -57,11 +57,7 @@ def assert_escalated_then_ended(state: CallState, *, reason: str) -> None:
 
 
 def sip_failure(code: int, status: str) -> TwirpFault:
-    return TwirpFault(
-        "unavailable",
-        f"sip call failed: {code}",
-        {"sip_status_code": str(code), "sip_status": status},
-    )
+    return sip_status_fault(code, status)
 
 
 def fail_dial_for(h: Harness, failing: dict[str, TwirpFault]) -> None:
@@ -133,6 +129,40 @@ async def test_warm_cloud_connect_moves_supervisor_and_closes_record(harness: Ha
         assert fact in briefing
 
 
+async def test_warm_dial_of_a_sip_uri_supervisor_uses_its_host_not_the_trunk(
+    harness: Harness,
+) -> None:
+    """LiveKit refuses `sip:user@host` in sip_call_to (invalid_argument, tests/e2e proves it):
+    the user part is dialled at the URI's host with an inline outbound config."""
+    pbx = sup("Pat Lee", "sip:lead@pbx.example.com:5070;transport=tcp", ["general"])
+    manager = harness.build(supervisors=[pbx])
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    assert (dial.sip_trunk_id, dial.sip_call_to) == ("", "lead")
+    assert dial.trunk.hostname == "pbx.example.com:5070"
+    assert dial.trunk.transport == api.SIPTransport.SIP_TRANSPORT_TCP
+    assert dial.sip_number == "+14155550199"
+    [attempt] = c.userdata.transfer_attempts
+    assert attempt.outcome is TransferOutcome.CONNECTED
+
+
+async def test_a_full_sip_uri_in_sip_call_to_is_refused_like_livekit(harness: Harness) -> None:
+    async with api.LiveKitAPI(
+        harness.server.url, harness.server.api_key, harness.server.api_secret
+    ) as lk:
+        with pytest.raises(api.TwirpError) as err:
+            await lk.sip.create_sip_participant(
+                api.CreateSIPParticipantRequest(
+                    sip_trunk_id=TRUNK_ID, sip_call_to="sip:lead@pbx.example.com", room_name="r"
+                )
+            )
+    assert err.value.code == "invalid_argument"
+    assert "not a full SIP URI" in err.value.message
+
+
 async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
     c = ctx()
@@ -144,13 +174,21 @@ async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Har
     assert dial.room_name == CALLER_ROOM, "dialled straight into the caller's room"
     assert harness.calls(ROOM + "MoveParticipant") == []
     assert harness.calls(ROOM + "DeleteRoom") == []
-    subs = [
-        (u.identity, list(u.track_sids), u.subscribe)
-        for u in harness.calls(ROOM + "UpdateSubscriptions")
-    ]
-    assert subs == [
-        (CALLER_IDENTITY, [f"TR_{sup_id}"], False),
-        (sup_id, [CALLER_TRACK], False),
+    hearing = []
+    for call in harness.server.calls:
+        req = call.request
+        if call.method.endswith("/UpdateSubscriptions"):
+            hearing.append((req.identity, list(req.track_sids), req.subscribe))
+        elif call.method.endswith("/UpdateParticipant"):
+            hearing.append((req.identity, "can_subscribe", req.permission.can_subscribe))
+    apart = [(CALLER_IDENTITY, [f"TR_{sup_id}"], False), (sup_id, [CALLER_TRACK], False)]
+    assert hearing == [
+        # the caller hears nothing until the supervisor's track is there and kept from them,
+        # twice: the bridge's own subscription to a new track may come after the first
+        (CALLER_IDENTITY, "can_subscribe", False),
+        *apart,
+        *apart,
+        (CALLER_IDENTITY, "can_subscribe", True),
         (CALLER_IDENTITY, [f"TR_{sup_id}"], True),
         (sup_id, [CALLER_TRACK], True),
     ]
@@ -160,6 +198,77 @@ async def test_warm_self_hosted_connect_uses_subscriptions_not_move(harness: Har
     assert harness.consult.opened[0]["room"] == CALLER_ROOM
     assert c.userdata.outcome is CallOutcome.TRANSFERRED
     assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+
+
+async def test_self_hosted_caller_hears_nothing_until_a_late_supervisor_track_is_kept_away(
+    harness: Harness,
+) -> None:
+    """A phone leg's track counts as published only once its media reaches the server, which
+    a real server showed can be after the dial returned: an UpdateSubscriptions then finds no
+    track and the caller's bridge subscribes to it on its own. The caller may hear nothing
+    until the track is there and kept from them."""
+    server = harness.server
+
+    def answered_before_media(req: api.CreateSIPParticipantRequest) -> api.SIPParticipantInfo:
+        p = server.add_participant(
+            req.room_name, req.participant_identity, kind=api.ParticipantInfo.Kind.SIP
+        )
+
+        async def media_arrives() -> None:
+            await asyncio.sleep(0.3)
+            p.tracks.append(TrackInfo(sid="TR_late", type=TrackType.AUDIO))
+
+        tasks.append(asyncio.ensure_future(media_arrives()))
+        return api.SIPParticipantInfo(
+            participant_id=p.sid, participant_identity=p.identity, room_name=req.room_name
+        )
+
+    tasks: list[asyncio.Future[None]] = []
+    server.on("livekit.SIP/CreateSIPParticipant", answered_before_media)
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    steps = [
+        (
+            call.method.rsplit("/", 1)[1],
+            call.request.identity,
+            list(call.request.track_sids)
+            if call.method.endswith("UpdateSubscriptions")
+            else call.request.permission.can_subscribe,
+        )
+        for call in server.calls
+        if call.method.endswith(("UpdateSubscriptions", "UpdateParticipant"))
+    ]
+    deaf, kept_away = (
+        steps.index(("UpdateParticipant", CALLER_IDENTITY, False)),
+        steps.index(("UpdateSubscriptions", CALLER_IDENTITY, ["TR_late"])),
+    )
+    hears = steps.index(("UpdateParticipant", CALLER_IDENTITY, True))
+    assert deaf < kept_away < hears, steps
+    assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+
+
+async def test_self_hosted_caller_hears_again_when_isolation_fails(harness: Harness) -> None:
+    """Whatever fails while the caller may hear nothing, the tear-down gives it back."""
+
+    def refused(req: api.UpdateSubscriptionsRequest) -> object:
+        raise TwirpFault("internal", "boom")
+
+    harness.server.on(ROOM + "UpdateSubscriptions", refused)
+    manager = harness.build(supervisors=[OMAR], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx()
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    caller_perm = [
+        u.permission.can_subscribe
+        for u in harness.calls(ROOM + "UpdateParticipant")
+        if u.identity == CALLER_IDENTITY
+    ]
+    assert caller_perm == [False, True]
+    assert c.userdata.transfer_attempts[0].outcome is TransferOutcome.FAILED
 
 
 # ----------------------------------------------------------------------------- failures
@@ -197,6 +306,23 @@ async def test_sip_failure_then_next_supervisor_connects(
     assert f"{CALLER_ROOM}-consult-1" in [r.room for r in harness.calls(ROOM + "DeleteRoom")]
     assert c.userdata.transferred_to == "Carla Diaz"
     assert harness.hold == [ON_HOLD, DIALLING, ON_HOLD, DIALLING, BRIEFING, CONNECTED]
+
+
+async def test_ringing_timeout_is_no_answer(harness: Harness) -> None:
+    """A real server answers a supervisor who never picks up (and an unreachable trunk alike)
+    with Twirp `canceled` and no SIP status, after the ringing timeout."""
+    fail_dial_for(harness, {OMAR.contact: sip_timeout_fault()})
+    manager = harness.build(supervisors=[OMAR, CARLA])
+    c = ctx()
+
+    await manager.escalate(c, reason="help")  # type: ignore[arg-type]
+
+    first, second = c.userdata.transfer_attempts
+    assert (first.outcome, first.detail) == (
+        TransferOutcome.NO_ANSWER,
+        "dial: no answer (timed out)",
+    )
+    assert second.outcome is TransferOutcome.CONNECTED
 
 
 @pytest.mark.parametrize(
@@ -463,9 +589,25 @@ async def test_nobody_on_duty_for_skill_offers_callback(harness: Harness) -> Non
     )
 
 
+async def test_web_caller_is_warm_transferred_even_to_a_cold_supervisor(harness: Harness) -> None:
+    """A WebRTC caller (no SIP leg) in a real room: the supervisor is dialled into the room;
+    REFER is impossible without a SIP leg, so a cold supervisor gets a warm transfer."""
+    cold_omar = sup("Omar Haddad", OMAR.contact, ["orders"], transfer_mode="cold")
+    manager = harness.build(supervisors=[cold_omar], CALLCENTER_MERGE_MODE="self_hosted")
+    c = ctx(is_sip=False)
+
+    await manager.escalate(c, reason="needs a supervisor")  # type: ignore[arg-type]
+
+    assert harness.calls(SIP + "TransferSIPParticipant") == []
+    [dial] = harness.calls(SIP + "CreateSIPParticipant")
+    assert dial.room_name == CALLER_ROOM
+    [attempt] = c.userdata.transfer_attempts
+    assert (attempt.mode, attempt.outcome) == ("warm", TransferOutcome.CONNECTED)
+
+
 async def test_console_call_is_simulated(harness: Harness) -> None:
     manager = harness.build(supervisors=[OMAR, ALEX])
-    c = ctx(is_sip=False)
+    c = ctx(is_sip=False, in_room=False)
     reply = await manager.escalate(c, reason="help")  # type: ignore[arg-type]
     assert harness.server.calls == []
     [attempt] = c.userdata.transfer_attempts

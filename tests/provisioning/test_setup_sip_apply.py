@@ -167,7 +167,9 @@ async def test_prune_deletes_only_managed_leftovers(
     ) as lk:
         manual = await lk.sip.create_outbound_trunk(
             api.CreateSIPOutboundTrunkRequest(
-                trunk=api.SIPOutboundTrunkInfo(name="hand-made", address="sip.other.example")
+                trunk=api.SIPOutboundTrunkInfo(
+                    name="hand-made", address="sip.other.example", numbers=["+12025550999"]
+                )
             )
         )
     (rules_dir / "outbound-supervisors.json").unlink()
@@ -195,7 +197,9 @@ async def test_unmanaged_resource_with_same_name_is_refused(
         await lk.sip.create_outbound_trunk(
             api.CreateSIPOutboundTrunkRequest(
                 trunk=api.SIPOutboundTrunkInfo(
-                    name="callcenter-outbound-supervisors", address="sip.other.example"
+                    name="callcenter-outbound-supervisors",
+                    address="sip.other.example",
+                    numbers=["+12025550999"],
                 )
             )
         )

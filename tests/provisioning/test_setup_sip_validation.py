@@ -101,6 +101,22 @@ CASES: dict[str, tuple[str, Callable[[Json], None], str]] = {
         lambda d: _rule(d).pop("rule"),
         "dispatch-callers.json: dispatch_rule.rule: is required",
     ),
+    "outbound address as a SIP URI": (
+        "outbound-supervisors.json",
+        lambda d: _trunk(d).update(address="sip:pbx.example.com"),
+        "outbound-supervisors.json: trunk.address: 'sip:pbx.example.com' must be a host or "
+        "host:port",
+    ),
+    "outbound address with a transport parameter": (
+        "outbound-supervisors.json",
+        lambda d: _trunk(d).update(address="pbx.example.com;transport=tcp"),
+        "not a SIP URI; the transport goes in trunk.transport",
+    ),
+    "outbound without numbers": (
+        "outbound-supervisors.json",
+        lambda d: _trunk(d).pop("numbers"),
+        "outbound-supervisors.json: trunk.numbers: needs at least one number to call from",
+    ),
     "outbound without address": (
         "outbound-supervisors.json",
         lambda d: _trunk(d).pop("address"),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,9 @@ class ElevenLabsEmulator(EmulatorServer):
         self.first_audio_latency = first_audio_latency
         self.ms_per_char = ms_per_char
         self.syntheses: list[SynthesisRecord] = []
+        self.tone_for: Callable[[str], float] | None = None
+        """Tone frequency for a context's text so far (default 440 Hz): lets a test tell two
+        voices apart in a recording (tests/e2e: the supervisor briefing)."""
         super().__init__()
 
     @property
@@ -93,10 +97,12 @@ class ElevenLabsEmulator(EmulatorServer):
         app.router.add_get("/v1/text-to-speech/{voice_id}/multi-stream-input", self._ws)
         app.router.add_post("/v1/text-to-speech/{voice_id}/stream", self._http_stream)
 
-    def render(self, text: str, output_format: str) -> bytes:
-        """Encoded audio for ``text`` in ``output_format`` (a tone ~``ms_per_char``/char)."""
+    def render(self, text: str, output_format: str, *, voice_text: str | None = None) -> bytes:
+        """Encoded audio for ``text`` in ``output_format`` (a tone ~``ms_per_char``/char);
+        ``voice_text`` (the whole context so far) picks the tone with ``tone_for``."""
         codec, rate, bitrate = parse_output_format(output_format)
-        pcm = tone_pcm(text_duration(text, ms_per_char=self.ms_per_char), rate)
+        freq = self.tone_for(voice_text or text) if self.tone_for is not None else 440.0
+        pcm = tone_pcm(text_duration(text, ms_per_char=self.ms_per_char), rate, freq=freq)
         return encode_audio(pcm, rate, codec, bitrate=bitrate)
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ class ElevenLabsEmulator(EmulatorServer):
         if (early := await self._pre_response_faults(request)) is not None:
             return early
         await self._sleep(self.first_audio_latency)
-        audio = self.render(rec.text, fmt)
+        audio = self.render(rec.text, fmt, voice_text=rec.text)
         codec = fmt.split("_")[0]
         mime = {"mp3": "audio/mpeg", "pcm": "audio/pcm", "opus": "audio/ogg"}.get(codec, "")
         resp = web.StreamResponse(headers={"Content-Type": mime})
@@ -158,7 +164,7 @@ class ElevenLabsEmulator(EmulatorServer):
             if ctx_id not in started:
                 started.add(ctx_id)
                 await self._sleep(self.first_audio_latency)
-            audio = self.render(text, fmt)
+            audio = self.render(text, fmt, voice_text=rec.text)
             # ~100 ms of audio per message
             size = max(256, len(audio) * 100 // max(1, int(text_duration(text) * 1000)))
             pieces = chunk_bytes(audio, size)

@@ -10,9 +10,11 @@ each method needs checked, and errors answered as Twirp JSON
 raises `livekit.api.TwirpError` exactly as it would against LiveKit.
 
 Built in:
-- `livekit.SIP` trunk and dispatch-rule CRUD with in-memory state and LiveKit's conflict
-  rules (ported from livekit/protocol `sip.ValidateTrunks` / `ValidateDispatchRules`;
-  rejected with `invalid_argument` and LiveKit's message text).
+- `livekit.SIP` trunk and dispatch-rule CRUD with in-memory state, LiveKit's validation and
+  conflict rules (ported from livekit/protocol `sip.ValidateTrunks` / `ValidateDispatchRules`;
+  rejected with `invalid_argument` and LiveKit's message text). Codes, messages and
+  read-back shapes are checked against a real livekit-server v1.13.5 by
+  `tests/e2e/test_twirp_contract.py`: every probe there runs against both.
 - Simple defaults for `livekit.SIP/{CreateSIPParticipant,TransferSIPParticipant}`,
   `livekit.RoomService/{CreateRoom,ListRooms,DeleteRoom,ListParticipants,GetParticipant,
   RemoveParticipant,MoveParticipant,UpdateParticipant,UpdateSubscriptions}` and
@@ -43,7 +45,6 @@ from __future__ import annotations
 import inspect
 import json
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -87,9 +88,14 @@ GrantCheck = Callable[[Claims, Any], str | None]
 class TwirpFault(Exception):
     """Raise from a handler to answer with a Twirp error (`code` from twirp's list)."""
 
-    def __init__(self, code: str, msg: str, meta: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, code: str, msg: str, meta: dict[str, str] | None = None, *, plain: bool = False
+    ) -> None:
         super().__init__(f"{code}: {msg}")
         self.code, self.msg, self.meta = code, msg, meta or {}
+        self.plain = plain
+        """Answer `msg` as text/plain, not a Twirp JSON error (what livekit-server does for a
+        token it cannot verify: the client then sees code `unknown`)."""
 
 
 @dataclass
@@ -114,6 +120,10 @@ class _Route:
     response_type: type[Message]
     handler: Handler
     grant: GrantCheck
+    validate: Callable[[Any], None] | None = None
+    """The server's own request validation: runs before the handler, and keeps running when
+    a test overrides the handler with `on()` (a test stands in for the bridge, not for
+    livekit-server's checks)."""
 
 
 # ----- grant checks: return None when allowed, else the reason --------------------------
@@ -143,6 +153,87 @@ def _room_list(claims: Claims, _req: Any) -> str | None:
     return None if claims.video and claims.video.room_list else "requires roomList grant"
 
 
+_SIP_TO_TWIRP = {
+    400: "invalid_argument",
+    401: "permission_denied",
+    403: "permission_denied",
+    404: "not_found",
+    407: "unauthenticated",
+    408: "deadline_exceeded",
+    480: "resource_exhausted",
+    486: "resource_exhausted",
+    487: "aborted",
+    500: "failed_precondition",
+    502: "failed_precondition",
+    503: "failed_precondition",
+    504: "deadline_exceeded",
+    600: "resource_exhausted",
+    603: "permission_denied",
+    604: "not_found",
+}
+"""livekit/protocol `sipCodeToGRPCCode` (the codes a real server answers a refused INVITE
+with), for the ones the product meets."""
+
+
+def sip_status_fault(code: int, status: str) -> TwirpFault:
+    """What livekit-server answers CreateSIPParticipant when the callee refuses the INVITE
+    (checked against a real bridge and phone in tests/e2e): the code from LiveKit's table, the
+    bridge's message, and the SIP status in the error metadata."""
+    twirp = _SIP_TO_TWIRP.get(
+        code,
+        "invalid_argument"
+        if code < 500
+        else "failed_precondition"
+        if code < 600
+        else "invalid_argument",
+    )
+    # livekit-sip's outbound.go words the few codes it expects differently from the rest
+    expected = code in (400, 404, 480, 486, 488)
+    what = "INVITE failed" if expected else "unexpected status from INVITE response"
+    return TwirpFault(
+        twirp,
+        f"twirp error unknown: {what}: sip status: {code}: {status}",
+        {"sip_status_code": str(code), "sip_status": status},
+    )
+
+
+def sip_timeout_fault() -> TwirpFault:
+    """livekit-server's answer when nobody answers within the ringing timeout, and equally when
+    nothing answers at the trunk's address at all (v1.13.5 + livekit-sip v1.11.0): Twirp
+    `canceled` (HTTP 408) without any SIP status."""
+    return TwirpFault("canceled", "twirp error unknown: sip request timed out")
+
+
+def _check_hostname(value: str, field: str, *, required: bool = False) -> None:
+    """livekit/protocol `validateHostnameFormat`: a host[:port], never a SIP URI."""
+    if required and not value:
+        raise TwirpFault("invalid_argument", "no outbound hostname specified")
+    if "transport=" in value:
+        raise TwirpFault("invalid_argument", f"{field} should not contain transport parameter")
+    if any(c in value for c in "@;") or value.startswith(("sip:", "sips:")):
+        raise TwirpFault("invalid_argument", f"{field} should be a hostname or IP, not SIP URI")
+
+
+def _q(value: str) -> str:
+    """Go's %q for the plain strings LiveKit quotes in its messages."""
+    return json.dumps(value)
+
+
+def _go_list(values: list[str]) -> str:
+    """Go's %q of a []string (`["a" "b"]`), or `<any>` when empty (livekit/protocol)."""
+    return "[" + " ".join(_q(v) for v in values) + "]" if values else "<any>"
+
+
+def _check_outbound(info: api.SIPOutboundTrunkInfo) -> None:
+    """livekit/protocol `SIPOutboundTrunkInfo.ValidateResult`, in its order."""
+    if not info.numbers:
+        raise TwirpFault("invalid_argument", "no trunk numbers specified")
+    if not info.address:
+        raise TwirpFault("invalid_argument", "no outbound address specified")
+    _check_hostname(info.address, "trunk address")
+    _check_hostname(info.from_host, "from_host")
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
@@ -169,7 +260,7 @@ def _replaced_or_patched(current: Any, req: Any, info: Any) -> Any:
         info.CopyFrom(current)
         _apply_partial(info, req.update)
     else:
-        raise TwirpFault("invalid_argument", "missing or unsupported action")
+        raise TwirpFault("invalid_argument", "missing or unsupported update action")
     return info
 
 
@@ -200,7 +291,18 @@ class LiveKitEmulator:
 
     CONFLICT_CODE = "invalid_argument"
 
-    def __init__(self, api_key: str = DEFAULT_KEY, api_secret: str = DEFAULT_SECRET) -> None:
+    def __init__(
+        self,
+        api_key: str = DEFAULT_KEY,
+        api_secret: str = DEFAULT_SECRET,
+        *,
+        self_hosted: bool = False,
+    ) -> None:
+        self.self_hosted = self_hosted
+        """Answer as the open-source livekit-server v1.13.5 does where it differs from Cloud
+        (checked by tests/e2e/test_twirp_contract.py): MoveParticipant is not implemented and
+        TransferSIPParticipant answers an empty body. Otherwise Cloud's documented behaviour
+        (MoveParticipant moves, transfers report their status), not checked against Cloud."""
         self.api_key = api_key
         self.api_secret = api_secret
         self.calls: list[RecordedCall] = []
@@ -274,6 +376,7 @@ class LiveKitEmulator:
             response_type or known.response_type,  # type: ignore[union-attr]
             handler,
             grant or (known.grant if known else _room_admin),
+            known.validate if known else None,
         )
 
     def calls_to(self, method: str) -> list[RecordedCall]:
@@ -329,11 +432,15 @@ class LiveKitEmulator:
             denied = route.grant(claims, message)
             if denied:
                 raise TwirpFault("permission_denied", denied)
+            if route.validate is not None:
+                route.validate(message)
             result = route.handler(message)
             if inspect.isawaitable(result):
                 result = await result
         except TwirpFault as fault:
             call.error = fault.code
+            if fault.plain:
+                return web.Response(status=_HTTP_STATUS[fault.code], text=fault.msg)
             payload: dict[str, Any] = {"code": fault.code, "msg": fault.msg}
             if fault.meta:
                 payload["meta"] = fault.meta
@@ -351,11 +458,11 @@ class LiveKitEmulator:
     def _authenticate(self, request: web.Request) -> Claims:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            raise TwirpFault("unauthenticated", "missing bearer token")
+            raise TwirpFault("unauthenticated", "permissions denied")
         try:
             return api.TokenVerifier(self.api_key, self.api_secret).verify(header[7:])
         except Exception as e:  # any JWT failure: bad signature, wrong issuer, expired
-            raise TwirpFault("unauthenticated", f"invalid token: {type(e).__name__}") from e
+            raise TwirpFault("unauthenticated", "invalid authorization token", plain=True) from e
 
     # ----- default handlers --------------------------------------------------------------
 
@@ -420,6 +527,7 @@ class LiveKitEmulator:
             api.SIPParticipantInfo,
             self._create_sip_participant,
             _sip_call,
+            self._validate_create_sip_participant,
         )
         self._routes["livekit.SIP/TransferSIPParticipant"] = _Route(
             api.TransferSIPParticipantRequest,
@@ -512,90 +620,82 @@ class LiveKitEmulator:
                 for caller in [_norm(n) for n in t.allowed_numbers] or [""]:
                     other = seen.get((number, caller))
                     if other is not None and t is candidate and other is not candidate:
-                        numbers = json.dumps(list(t.numbers)) if t.numbers else "<any>"
                         tail = (
-                            f"and AllowedNumber {caller!r}"
+                            f"and AllowedNumber {_q(caller)}"
                             if caller
                             else "without AllowedNumbers set"
                         )
                         raise TwirpFault(
                             self.CONFLICT_CODE,
                             f"Conflicting inbound SIP Trunks: "
-                            f"{candidate.sip_trunk_id or '<new>'!r} and {other.sip_trunk_id!r}, "
-                            f"using the same number(s) {numbers} {tail}",
+                            f"{_q(candidate.sip_trunk_id or '<new>')} and "
+                            f"{_q(other.sip_trunk_id)}, using the same number(s) "
+                            f"{_go_list(list(t.numbers))} {tail}",
                         )
                     seen.setdefault((number, caller), t)
 
     def _check_rule(self, candidate: api.SIPDispatchRuleInfo) -> None:
-        which = candidate.rule.WhichOneof("rule")
-        if which is None:
-            raise TwirpFault("invalid_argument", "Unsupported SIP Dispatch Rule: <nil>")
+        if not candidate.HasField("rule"):
+            raise TwirpFault("invalid_argument", "missing rule")
         others = [r for rid, r in self.rules.items() if rid != candidate.sip_dispatch_rule_id]
-        seen: dict[tuple[str, str, str], api.SIPDispatchRuleInfo] = {}
+        seen: dict[tuple[str, str, str, str], api.SIPDispatchRuleInfo] = {}
         for r in [*others, candidate]:
             kind = r.rule.WhichOneof("rule")
             pin = getattr(r.rule, kind).pin if kind else ""
             for trunk in list(r.trunk_ids) or [""]:
-                for number in [_norm(n) for n in r.inbound_numbers] or [""]:
-                    other = seen.get((pin, trunk, number))
-                    if other is not None and r is candidate and other is not candidate:
-                        raise TwirpFault(
-                            self.CONFLICT_CODE,
-                            "Conflicting SIP Dispatch Rules: same Trunk+Number+PIN combination "
-                            f"for for {candidate.sip_dispatch_rule_id or '<new>'!r} and "
-                            f"{other.sip_dispatch_rule_id!r}",
-                        )
-                    seen.setdefault((pin, trunk, number), r)
-
-    @staticmethod
-    def _stamp(info: Any, created: Any | None = None) -> None:
-        now = int(time.time())
-        if created is not None:
-            info.created_at.CopyFrom(created)
-        else:
-            info.created_at.seconds = now
-        info.updated_at.seconds = now
+                for inbound in [_norm(n) for n in r.inbound_numbers] or [""]:
+                    for number in [_norm(n) for n in r.numbers] or [""]:
+                        key = (pin, trunk, inbound, number)
+                        other = seen.get(key)
+                        if other is not None and r is candidate and other is not candidate:
+                            raise TwirpFault(
+                                self.CONFLICT_CODE,
+                                "Dispatch rule for the same trunk, inbound number, number, and "
+                                "PIN combination already exists in dispatch rule "
+                                f"{_q(other.sip_dispatch_rule_id or '<new>')} "
+                                f"{_q(other.name or '<blank name>')}",
+                            )
+                        seen.setdefault(key, r)
 
     # ----- SIP: trunks -------------------------------------------------------------------
 
     def _create_inbound(self, req: api.CreateSIPInboundTrunkRequest) -> api.SIPInboundTrunkInfo:
+        if req.trunk.sip_trunk_id:
+            raise TwirpFault("invalid_argument", "trunk id must not be set")
         info = api.SIPInboundTrunkInfo()
         info.CopyFrom(req.trunk)
-        info.sip_trunk_id = ""
         self._check_inbound(info)
         info.sip_trunk_id = _new_id("ST_")
-        self._stamp(info)
         self.inbound[info.sip_trunk_id] = info
         return info
 
     def _update_inbound(self, req: api.UpdateSIPInboundTrunkRequest) -> api.SIPInboundTrunkInfo:
         current = self.inbound.get(req.sip_trunk_id)
         if current is None:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+            raise TwirpFault("not_found", "requested sip trunk does not exist")
         info = _replaced_or_patched(current, req, api.SIPInboundTrunkInfo())
         info.sip_trunk_id = current.sip_trunk_id
-        self._stamp(info, current.created_at)
         self._check_inbound(info)
         self.inbound[info.sip_trunk_id] = info
         return info
 
     def _create_outbound(self, req: api.CreateSIPOutboundTrunkRequest) -> api.SIPOutboundTrunkInfo:
+        if req.trunk.sip_trunk_id:
+            raise TwirpFault("invalid_argument", "trunk id must not be set")
         info = api.SIPOutboundTrunkInfo()
         info.CopyFrom(req.trunk)
-        if not info.address:
-            raise TwirpFault("invalid_argument", "no trunk address specified")
+        _check_outbound(info)
         info.sip_trunk_id = _new_id("ST_")
-        self._stamp(info)
         self.outbound[info.sip_trunk_id] = info
         return info
 
     def _update_outbound(self, req: api.UpdateSIPOutboundTrunkRequest) -> api.SIPOutboundTrunkInfo:
         current = self.outbound.get(req.sip_trunk_id)
         if current is None:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+            raise TwirpFault("not_found", "requested sip trunk does not exist")
         info = _replaced_or_patched(current, req, api.SIPOutboundTrunkInfo())
         info.sip_trunk_id = current.sip_trunk_id
-        self._stamp(info, current.created_at)
+        _check_outbound(info)
         self.outbound[info.sip_trunk_id] = info
         return info
 
@@ -627,12 +727,10 @@ class LiveKitEmulator:
         return api.ListSIPOutboundTrunkResponse(items=self._page(items, "sip_trunk_id", req.page))
 
     def _delete_trunk(self, req: api.DeleteSIPTrunkRequest) -> api.SIPTrunkInfo:
-        found = self.inbound.pop(req.sip_trunk_id, None) or self.outbound.pop(
-            req.sip_trunk_id, None
-        )
-        if found is None:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
-        return api.SIPTrunkInfo(sip_trunk_id=found.sip_trunk_id, name=found.name)
+        self.inbound.pop(req.sip_trunk_id, None)
+        self.outbound.pop(req.sip_trunk_id, None)
+        # livekit-server answers a missing trunk like a deleted one (no not_found)
+        return api.SIPTrunkInfo(sip_trunk_id=req.sip_trunk_id)
 
     # ----- SIP: dispatch rules -----------------------------------------------------------
 
@@ -640,6 +738,10 @@ class LiveKitEmulator:
         info = api.SIPDispatchRuleInfo()
         if req.HasField("dispatch_rule"):
             info.CopyFrom(req.dispatch_rule)
+            # livekit-server: SIPDispatchRuleInfo.Upgrade() always sets `media`
+            info.media.SetInParent()
+            if info.media_encryption and not info.media.HasField("encryption"):
+                info.media.encryption = info.media_encryption
         else:  # legacy top-level fields, as LiveKit still accepts
             info.rule.CopyFrom(req.rule)
             info.trunk_ids.extend(req.trunk_ids)
@@ -653,16 +755,13 @@ class LiveKitEmulator:
         info.sip_dispatch_rule_id = ""
         self._check_rule(info)
         info.sip_dispatch_rule_id = _new_id("SDR_")
-        self._stamp(info)
         self.rules[info.sip_dispatch_rule_id] = info
         return info
 
     def _update_rule(self, req: api.UpdateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
         current = self.rules.get(req.sip_dispatch_rule_id)
         if current is None:
-            raise TwirpFault(
-                "not_found", f"SIP dispatch rule {req.sip_dispatch_rule_id!r} not found"
-            )
+            raise TwirpFault("not_found", "requested sip dispatch rule does not exist")
         info = api.SIPDispatchRuleInfo()
         action = req.WhichOneof("action")
         if action == "replace":
@@ -671,9 +770,8 @@ class LiveKitEmulator:
             info.CopyFrom(current)
             _apply_partial(info, req.update)
         else:
-            raise TwirpFault("invalid_argument", "missing or unsupported action")
+            raise TwirpFault("invalid_argument", "missing or unsupported update action")
         info.sip_dispatch_rule_id = current.sip_dispatch_rule_id
-        self._stamp(info, current.created_at)
         self._check_rule(info)
         self.rules[info.sip_dispatch_rule_id] = info
         return info
@@ -692,18 +790,37 @@ class LiveKitEmulator:
     def _delete_rule(self, req: api.DeleteSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
         found = self.rules.pop(req.sip_dispatch_rule_id, None)
         if found is None:
-            raise TwirpFault(
-                "not_found", f"SIP dispatch rule {req.sip_dispatch_rule_id!r} not found"
-            )
+            raise TwirpFault("not_found", "requested sip dispatch rule does not exist")
         return found
 
     # ----- SIP participants --------------------------------------------------------------
 
+    def _validate_create_sip_participant(self, req: api.CreateSIPParticipantRequest) -> None:
+        """livekit-server's checks before the request reaches a SIP bridge (livekit/protocol
+        `CreateSIPParticipantRequest.ValidateResult`, then the trunk lookup), in its order."""
+        if not req.sip_trunk_id and not req.HasField("trunk") and not req.sip_number:
+            raise TwirpFault("invalid_argument", "missing sip trunk id and sip number")
+        if req.HasField("trunk"):
+            _check_hostname(req.trunk.hostname, "trunk hostname", required=True)
+        if not req.sip_call_to:
+            raise TwirpFault("invalid_argument", "missing sip callee number")
+        if "@" in req.sip_call_to:
+            raise TwirpFault(
+                "invalid_argument",
+                "SipCallTo should be a phone number or SIP user, not a full SIP URI",
+            )
+        if not req.room_name:
+            raise TwirpFault("invalid_argument", "missing room name")
+        trunk = self.outbound.get(req.sip_trunk_id) if req.sip_trunk_id else None
+        if req.sip_trunk_id and trunk is None:
+            raise TwirpFault("not_found", "requested sip trunk does not exist")
+        if not req.sip_number and (trunk is None or not trunk.numbers):
+            raise TwirpFault("failed_precondition", "no numbers on outbound trunk")
+
     def _create_sip_participant(
         self, req: api.CreateSIPParticipantRequest
     ) -> api.SIPParticipantInfo:
-        if req.sip_trunk_id and req.sip_trunk_id not in self.outbound:
-            raise TwirpFault("not_found", f"SIP trunk {req.sip_trunk_id!r} not found")
+        """The bridge's part (no SIP here): the callee answers and joins the room."""
         identity = req.participant_identity or f"sip_{req.sip_call_to}"
         p = self.add_participant(
             req.room_name,
@@ -721,7 +838,20 @@ class LiveKitEmulator:
     def _transfer_sip_participant(
         self, req: api.TransferSIPParticipantRequest
     ) -> api.TransferSIPParticipantResponse:
-        self._participant(req.room_name, req.participant_identity)
+        if not req.transfer_to.startswith(("sip:", "sips:", "tel:")):
+            raise TwirpFault(
+                "invalid_argument",
+                "transfer_to must be a valid SIP(s) or TEL URI (sip:, sips: or tel:)",
+            )
+        p = self._participant(req.room_name, req.participant_identity)
+        if p.kind != api.ParticipantInfo.Kind.SIP:
+            raise TwirpFault(
+                "invalid_argument",
+                "twirp error unknown: no SIP session associated with participant",
+            )
+        if self.self_hosted:
+            # v1.13.5 answers google.protobuf.Empty: it decodes as a default response
+            return api.TransferSIPParticipantResponse()
         return api.TransferSIPParticipantResponse(
             transfer_id=_new_id("STR_"), status=api.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
         )
@@ -731,7 +861,8 @@ class LiveKitEmulator:
     def _participant(self, room: str, identity: str) -> api.ParticipantInfo:
         p = self.participants.get(room, {}).get(identity)
         if p is None:
-            raise TwirpFault("not_found", "participant not found")
+            # livekit-server answers through its psrpc bus, which prefixes the message
+            raise TwirpFault("not_found", "twirp error unknown: participant does not exist")
         return p
 
     def _create_room(self, req: api.CreateRoomRequest) -> api.Room:
@@ -747,7 +878,7 @@ class LiveKitEmulator:
 
     def _delete_room(self, req: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
         if self.rooms.pop(req.room, None) is None:
-            raise TwirpFault("not_found", "requested room does not exist")
+            raise TwirpFault("not_found", "twirp error unknown: requested room does not exist")
         self.participants.pop(req.room, None)
         return api.DeleteRoomResponse()
 
@@ -767,6 +898,11 @@ class LiveKitEmulator:
         return api.RemoveParticipantResponse()
 
     def _move_participant(self, req: api.MoveParticipantRequest) -> api.MoveParticipantResponse:
+        if self.self_hosted:
+            self._routed_to_participant(req.room, req.identity)
+            # RoomManager.MoveParticipant: errors.New("not implemented"), which psrpc turns
+            # into Twirp `unknown` (HTTP 500): not `unimplemented`
+            raise TwirpFault("unknown", "twirp error unknown: not implemented")
         p = self._participant(req.room, req.identity)
         if req.destination_room not in self.rooms:
             raise TwirpFault("not_found", "destination room does not exist")
@@ -781,13 +917,21 @@ class LiveKitEmulator:
         if req.name:
             p.name = req.name
         p.attributes.update(req.attributes)
+        if req.HasField("permission"):
+            p.permission.CopyFrom(req.permission)
         return p
 
     def _update_subscriptions(
         self, req: api.UpdateSubscriptionsRequest
     ) -> api.UpdateSubscriptionsResponse:
-        self._participant(req.room, req.identity)
+        self._routed_to_participant(req.room, req.identity)
         return api.UpdateSubscriptionsResponse()
+
+    def _routed_to_participant(self, room: str, identity: str) -> None:
+        """Calls livekit-server routes to the participant's own node: with nobody there, no
+        node answers the psrpc request (`unavailable`, not `not_found`)."""
+        if identity not in self.participants.get(room, {}):
+            raise TwirpFault("unavailable", "twirp error unknown: no response from servers")
 
     # ----- agent dispatch ----------------------------------------------------------------
 
@@ -821,4 +965,6 @@ __all__ = [
     "LiveKitEmulator",
     "RecordedCall",
     "TwirpFault",
+    "sip_status_fault",
+    "sip_timeout_fault",
 ]
