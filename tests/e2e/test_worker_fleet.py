@@ -38,7 +38,6 @@ from tests.e2e.harness import (
     ScriptedModel,
     ToneTrack,
     WebCaller,
-    agent_reply,
     call_record,
     wait_until,
 )
@@ -97,6 +96,21 @@ async def _room_exists(info: StackInfo, room: str) -> bool:
     async with await _lk(info) as lk:
         rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
     return any(r.name == room for r in rooms.rooms)
+
+
+async def _answered(model: ScriptedModel, caller: WebCaller, *, after: float, decided: int) -> None:
+    """Until the model acted on what the caller said after `after` (a reply, or a tool
+    beyond the `decided` first ones), and the caller heard the agent speak after it and
+    fall quiet."""
+    await wait_until(
+        lambda: len(model.decisions) > decided or any(t > after for t, _ in model.replies),
+        timeout=30,
+        what=lambda: f"the model to act on the caller's words ({model.story()})",
+    )
+    await wait_until(
+        lambda: caller.loud_until() > after, timeout=30, what="the agent to speak again"
+    )
+    await caller.wait_agent_done(quiet_s=1.0)
 
 
 def _available_count(worker: FleetWorker) -> int:
@@ -201,9 +215,7 @@ async def test_sigterm_drains_a_worker_its_call_ends_normally_new_calls_go_elsew
         sigterm_at = time.time()
         model.caller_says("I want to check on my order")
         spoke_end = await caller.say(FIXTURES_DIR / "check_order.wav") - caller.started_at
-        reply = await agent_reply(model, after=sigterm_at, timeout=30)  # and its playout
-        assert reply, model.story()
-        await caller.wait_agent_done(quiet_s=1.0)
+        await _answered(model, caller, after=sigterm_at, decided=0)
         heard = caller.save(tmp_path / "caller.wav")
         callers.remove(caller)
         await caller.leave()  # the caller hangs up: a normal end
@@ -251,3 +263,60 @@ async def test_kill_9_closes_the_record_as_interrupted_and_hangs_up_the_caller(
         # and the survivor answers the next call
         await _answered_call(fleet_server, callers)
         await wait_until(lambda: survivor.active_jobs() == 1, timeout=30, what="the next call")
+
+
+def _value(samples: dict, name: str, **labels: str) -> float:
+    return float(samples.get((name, tuple(sorted(labels.items()))), 0.0))
+
+
+async def test_a_call_shows_in_its_workers_prometheus_scrape_with_the_values_it_produced(
+    fleet_server: StackInfo,
+    fleet: list[FleetWorker],
+    model: ScriptedModel,
+    database_url: str,
+) -> None:
+    model.reset()
+    async with _callers() as callers:
+        room, caller = await _answered_call(fleet_server, callers)
+        await wait_until(lambda: sum(_jobs(fleet)) == 1, timeout=30, what="the call under way")
+        [worker] = [w for w in fleet if w.active_jobs() == 1]
+        [idle] = [w for w in fleet if w is not worker]
+        await caller.wait_agent_done()
+        model.caller_says("I want to check on my order")
+        said_at = time.time()
+        await caller.say(FIXTURES_DIR / "check_order.wav")
+        await _answered(model, caller, after=said_at, decided=0)
+
+        during = worker.scrape()  # the call is under way
+        assert _value(during, "callcenter_calls_active") == 1
+        assert _value(during, "callcenter_calls_started_total", transport="web") == 1
+        assert _value(idle.scrape(), "callcenter_calls_started_total", transport="web") == 0
+        # LiveKit's own metrics on the same port: the load it reports, one call of CAPACITY
+        [load] = [v for (n, _), v in during.items() if n == "lk_agents_worker_load"]
+        assert load == pytest.approx(0.7 * 1 / CAPACITY)
+
+        callers.remove(caller)
+        await caller.leave()
+    record = await call_record(database_url, room, timeout=60)
+
+    def ended() -> bool:
+        return _value(worker.scrape(), "callcenter_calls_active") == 0
+
+    await wait_until(ended, timeout=30, what="the call to leave calls_active")
+    after = worker.scrape()
+    outcome = record["outcome"]
+    assert _value(after, "callcenter_calls_ended_total", disposition=outcome) == 1
+    assert _value(after, "callcenter_call_duration_seconds_count", disposition=outcome) == 1
+    # every phase move the record shows was counted, and nothing else
+    moves: dict[tuple[str, str], int] = {}
+    for h in record["data"]["handoffs"]:
+        moves[(h["from"], h["to"])] = moves.get((h["from"], h["to"]), 0) + 1
+    assert moves, f"the call moved on from the greeting ({model.story()})"
+    counted = {
+        (dict(labels)["from_phase"], dict(labels)["to_phase"]): int(v)
+        for (name, labels), v in after.items()
+        if name == "callcenter_phase_transitions_total"
+    }
+    assert counted == moves
+    # the model and the voice were timed (the emulators answer at fixed latencies)
+    assert sum(v for (n, _), v in after.items() if n == "callcenter_tts_ttfb_seconds_count") >= 1
