@@ -255,6 +255,11 @@ class Settings(BaseSettings):
     calls_per_core: float = Field(default=8.0, gt=0, le=64, alias="CALLCENTER_CALLS_PER_CORE")
     """Calls a worker takes per core before it reports itself full to LiveKit (with the
     cores it may use); set from `python -m benchmarks.concurrency` on your hardware."""
+    load_counts_cpu: bool = Field(default=True, alias="CALLCENTER_LOAD_COUNTS_CPU")
+    """Whether the host's CPU use counts in the load the worker reports
+    (`observability.load`): on by default, so calls that cost more than measured still fill
+    a worker. Off: only its calls count, for a host shared with other busy services whose CPU
+    must not turn the worker away (a single-host compose site, the e2e tests)."""
     otel_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """OTLP/HTTP collector for traces (e.g. http://otel-collector:4318); unset: no tracing."""
 

@@ -160,6 +160,7 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
         )
     from livekit.agents import cli
 
+    from callcenter.behaviours.sweeper import start_sweeper
     from callcenter.worker import build_server, prepare_worker
 
     prepare_worker(settings)  # settings checked, the database migrated, before registering
@@ -173,11 +174,12 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
     if options.capacity is not None:
         from callcenter.observability.load import CallCapacityLoad
 
-        extra["load_fnc"] = CallCapacityLoad(options.capacity)
+        extra["load_fnc"] = CallCapacityLoad(options.capacity, count_cpu=settings.load_counts_cpu)
     server = build_server(port=options.port, prometheus_port=options.metrics_port or None, **extra)
     if options.drain_timeout is not None:
         server.update_options(drain_timeout=options.drain_timeout)
     server.on("worker_started", logs.adopt_worker_handlers)
+    server.on("worker_started", start_sweeper(settings))  # interrupted calls: closed, hung up
     sys.argv = livekit_argv(options, rest)
     cli.run_app(server)
     return 0

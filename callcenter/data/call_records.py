@@ -249,10 +249,17 @@ class CallRecordStore:
     async def sweep(self, *, stale_after_s: float, now: dt.datetime | None = None) -> list[str]:
         """Close as ``interrupted`` every open record not marked alive for `stale_after_s`
         seconds (its call's process died). Returns their call ids."""
+        return [call_id for call_id, _room in await self.sweep_calls(stale_after_s, now=now)]
+
+    async def sweep_calls(
+        self, stale_after_s: float, *, now: dt.datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """`sweep`, returning (call id, room name) of each record it closed: the rooms
+        whose caller may still be on the line with no agent (`behaviours.sweeper`)."""
         now = now or utcnow()
         cutoff = now - dt.timedelta(seconds=stale_after_s)
         last_seen = sa.func.coalesce(CallRecord.heartbeat_at, CallRecord.started_at)
-        closed: list[str] = []
+        closed: list[tuple[str, str]] = []
         async with self._db.session() as s, s.begin():
             rows = await s.scalars(
                 sa.select(CallRecord)
@@ -269,7 +276,7 @@ class CallRecordStore:
                 record.outcome = CallOutcome.INTERRUPTED
                 record.ended_at = seen
                 record.data = data
-                closed.append(record.call_id)
+                closed.append((record.call_id, record.room_name))
         if closed:
             log.warning("interrupted call records closed", extra={"count": len(closed)})
         return closed

@@ -9,8 +9,12 @@ worker also counts its calls against the capacity the benchmark measured,
 
     load = max(CPU load, threshold × calls / capacity)
 
-With `capacity` calls the load reaches the threshold and LiveKit sends the next call to
-another worker; the CPU term still protects a worker whose calls cost more than measured.
+With `capacity` calls the load reaches the threshold, the worker reports itself full
+(`WS_FULL`) and livekit-server sends the next call to another worker (it picks among
+available workers at random, weighted by 1 − load); the CPU term still protects a worker
+whose calls cost more than measured. `CALLCENTER_LOAD_COUNTS_CPU=false` drops the CPU term,
+for a host whose other services' CPU must not turn calls away
+(tests/e2e/test_worker_fleet.py proves the call count alone fills a worker).
 """
 
 from __future__ import annotations
@@ -27,18 +31,23 @@ LOAD_THRESHOLD = 0.7
 class CallCapacityLoad:
     """`AgentServer(load_fnc=...)`: called by LiveKit every 0.5 s, in a thread."""
 
-    def __init__(self, capacity: int, *, threshold: float = LOAD_THRESHOLD) -> None:
+    def __init__(
+        self, capacity: int, *, threshold: float = LOAD_THRESHOLD, count_cpu: bool = True
+    ) -> None:
         if capacity < 1:
             raise ValueError("a worker's call capacity must be at least 1")
         from livekit.agents.utils.hw import get_cpu_monitor
 
         self.capacity = capacity
         self.threshold = threshold
+        self.count_cpu = count_cpu
         self._cpu = get_cpu_monitor()
         self._samples: deque[float] = deque(maxlen=5)
         self._lock = threading.Lock()
 
     def __call__(self, server: Any) -> float:
+        if not self.count_cpu:
+            return self.load(calls=len(server.active_jobs), cpu=0.0)
         cpu = self._cpu.cpu_percent(interval=0.2)
         with self._lock:
             self._samples.append(cpu)

@@ -27,6 +27,7 @@ from scripts.livekit_local import (
     LocalStack,
     StackInfo,
     find_binary,
+    free_tcp_port,
     free_udp_tcp_port,
     start_private_stack,
 )
@@ -208,6 +209,8 @@ def worker(
         "CALLCENTER_INACTIVITY_TIMEOUT_S": "120",
         "CALLCENTER_LOG_LEVEL": "INFO",
         "LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE": "0",
+        # a free port: the default 9100 may be another run's worker on this machine
+        "CALLCENTER_METRICS_PORT": str(free_tcp_port()),
     }
     for name in ("CALLCENTER_MERGE_MODE", "CALLCENTER_TRANSFER_MODE"):
         os.environ.pop(name, None)

@@ -1,0 +1,132 @@
+"""The worker's sweeper: calls whose process died get their record closed and their caller
+hung up.
+
+A live call marks its record alive every `Settings.record_heartbeat_s`
+(`behaviours.call_record`). When its process dies without a word (`kill -9`, the OOM killer,
+a lost node), nothing closes the record, and nothing ends the caller's leg: livekit-server
+(v1.13.5) drops the dead agent participant once its connection is gone, but keeps the room
+while the caller is in it, so a phone caller hears silence until they give up
+(`tests/e2e/test_worker_fleet.py::test_kill_9_...`).
+
+So the main process of every worker (`callcenter start|dev`) runs a `Sweeper` every
+`record_heartbeat_s`: it closes each record not marked alive for `record_stale_s` as
+`interrupted` (`CallRecordStore.sweep_calls`; on PostgreSQL the rows are locked with SKIP
+LOCKED, so two workers never close one record twice), then deletes those calls' rooms
+through LiveKit's RoomService, which disconnects the caller (the SIP bridge sends BYE). A
+caller of a crashed worker waits at most `record_stale_s` + `record_heartbeat_s` in silence.
+The main process survives its calls' processes; when the whole worker dies, the other
+workers' sweepers (or the next worker to start) do the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from callcenter.config import Settings
+from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database
+
+logger = logging.getLogger("callcenter.sweeper")
+
+HangUp = Callable[[str], Awaitable[None]]
+"""Ends whatever is left of the call in one room (its name)."""
+
+
+class Sweeper:
+    """Closes interrupted calls and hangs up their callers; `run()` every `every_s`."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        stale_after_s: float,
+        every_s: float,
+        hang_up: HangUp | None,
+    ) -> None:
+        self.database_url = database_url
+        self.stale_after_s = stale_after_s
+        self.every_s = every_s
+        self.hang_up = hang_up
+        self._db: Database | None = None
+
+    async def run(self) -> None:
+        """Sweep forever (until cancelled); a failure is logged and tried again next time."""
+        try:
+            while True:
+                await asyncio.sleep(self.every_s)
+                await self.sweep_once()
+        finally:
+            if self._db is not None:
+                with contextlib.suppress(Exception):
+                    await self._db.close()
+
+    async def sweep_once(self) -> list[str]:
+        """One pass; returns the rooms it hung up (or tried to)."""
+        try:
+            if self._db is None:
+                self._db = await Database.open(self.database_url)
+            swept = await CallRecordStore(self._db).sweep_calls(self.stale_after_s)
+        except DATABASE_ERRORS as exc:
+            logger.warning(
+                "sweep skipped: database unreachable", extra={"error": type(exc).__name__}
+            )
+            return []
+        except Exception:
+            logger.exception("sweep failed")
+            return []
+        rooms = []
+        for call_id, room in swept:
+            rooms.append(room)
+            if self.hang_up is None:
+                continue
+            try:
+                await self.hang_up(room)
+            except Exception as exc:  # the record is closed; the room is LiveKit's to expire
+                logger.warning(
+                    "interrupted call: could not hang up the caller",
+                    extra={"call_id": call_id, "room": room, "error": type(exc).__name__},
+                )
+            else:
+                logger.info(
+                    "interrupted call: caller hung up", extra={"call_id": call_id, "room": room}
+                )
+        return rooms
+
+
+def livekit_hang_up(settings: Settings) -> HangUp | None:
+    """Delete the room through LiveKit's RoomService (None without LiveKit credentials)."""
+    url, key, secret = settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    if not (url and key and secret):
+        return None
+
+    async def hang_up(room: str) -> None:
+        from livekit import api
+
+        async with api.LiveKitAPI(url, key, secret.get_secret_value()) as lk:
+            try:
+                await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+            except api.TwirpError as exc:
+                if exc.code != api.TwirpErrorCode.NOT_FOUND:
+                    raise
+
+    return hang_up
+
+
+def start_sweeper(settings: Settings) -> Callable[[], None]:
+    """For `AgentServer.on("worker_started", ...)`: start the sweep on the worker's loop."""
+    tasks: list[asyncio.Task[None]] = []
+
+    def start() -> None:
+        if tasks:
+            return
+        sweeper = Sweeper(
+            settings.database_url,
+            stale_after_s=settings.record_stale_s,
+            every_s=settings.record_heartbeat_s,
+            hang_up=livekit_hang_up(settings),
+        )
+        tasks.append(asyncio.get_running_loop().create_task(sweeper.run(), name="sweeper"))
+
+    return start
