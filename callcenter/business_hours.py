@@ -55,7 +55,9 @@ def spoken_zone(timezone: str) -> str:
 
 def _day_spans(weekly: WeeklyHours) -> list[list[tuple[int, int]]]:
     """Each weekday's openings as (start, end) minutes after its midnight; a shift that
-    runs past midnight into the next day's 00:00 window is one span ending after 1440."""
+    runs past midnight into the next day's 00:00 window is one span ending after 1440, when it
+    ends before the clock time it started ("Friday 6 PM to 2 AM"); a span of a day or more
+    ("12:30 AM to 12:30 AM") stays two days, each named."""
     days = [
         [(w.start.hour * 60 + w.start.minute, w.end_minutes) for w in weekly.days.get(d, ())]
         for d in WEEKDAYS
@@ -65,7 +67,8 @@ def _day_spans(weekly: WeeklyHours) -> list[list[tuple[int, int]]]:
         if not days[i] or not following:
             continue
         start, end = days[i][-1]
-        if end == _DAY and start > 0 and following[0][0] == 0 and following[0][1] < _DAY:
+        overnight = following[0][0] == 0 and following[0][1] < start  # under 24 hours
+        if end == _DAY and start > 0 and overnight:
             days[i][-1] = (start, _DAY + following[0][1])
             del following[0]
     return days

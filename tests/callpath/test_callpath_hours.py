@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from callcenter import prompts
@@ -118,6 +118,9 @@ _WINDOWS = st.lists(
 
 
 @given(_WINDOWS)
+@example([("fri", 1, 48), ("sat", 0, 1)])  # a day long: both days named (hypothesis found it)
+@example([("fri", 36, 48), ("sat", 0, 4)])  # overnight: "Friday, 6 PM to 2 AM"
+@example([("sun", 2, 48), ("mon", 0, 1)])  # overnight across the week's end
 def test_any_week_is_said_without_codes_and_names_every_open_day(
     windows: list[tuple[str, int, int]],
 ) -> None:
@@ -132,12 +135,31 @@ def test_any_week_is_said_without_codes_and_names_every_open_day(
     said = BusinessHours(timezone=LA, weekly=weekly).spoken()
     assert not any(code in said.split() for code in WEEKDAYS)
     assert ":00 " not in said and "00:" not in said
-    open_days = [i for i, d in enumerate(WEEKDAYS) if weekly.days.get(d)]
+    open_days = [
+        i for i, d in enumerate(WEEKDAYS) if weekly.days.get(d) and not _overnight_tail(by_day, i)
+    ]
     if not open_days:
         assert said == ""
     elif said not in ("24 hours a day, 7 days a week",) and "every day" not in said:
         for day in open_days:
             assert _named(day, said), (day, said)
+
+
+def _overnight_tail(by_day: dict[str, list[list[str]]], day: int) -> bool:
+    """The day's only opening is the end of the day before's shift past midnight (Friday
+    18:00-24:00 with Saturday 00:00-02:00 is said "Friday, 6 PM to 2 AM"), shorter than a
+    day: the day is covered without being named."""
+    slots = sorted(by_day.get(WEEKDAYS[day], []), key=lambda w: _m(w[0]))
+    before = sorted(by_day.get(WEEKDAYS[day - 1], []), key=lambda w: _m(w[0]))
+    if len(slots) != 1 or not before:
+        return False
+    (start, end), (shift_start, shift_end) = slots[0], before[-1]
+    return (
+        _m(start) == 0
+        and _m(shift_end) == 24 * 60
+        and _m(shift_start) > 0
+        and _m(end) < _m(shift_start)
+    )
 
 
 def _m(hhmm: str) -> int:
