@@ -1,7 +1,7 @@
 """Run the benchmark sections, print tables, write raw numbers to ``<out>/<section>.json``.
 
     uv run python -m benchmarks [--quick] [--out bench-results/]
-        [--only latency,turns,handoff,concurrency,data,provisioning,console,caller_ear]
+        [--only latency,turns,handoff,concurrency,data,provisioning,console,caller_ear,sip_capacity]
 
 Benchmarks are measurements, not tests: nothing here asserts a time. See BENCHMARKS.md.
 """
@@ -24,6 +24,7 @@ SECTIONS = {
     "provisioning": "benchmarks.provisioning_section",
     "console": "benchmarks.console_pages",
     "caller_ear": "benchmarks.caller_ear",
+    "sip_capacity": "benchmarks.sip_capacity",
 }
 
 
