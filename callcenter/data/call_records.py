@@ -110,16 +110,8 @@ class CallRecordStore:
             existing = await s.scalar(sa.select(CallRecord.id).where(CallRecord.call_id == call_id))
             if existing is not None:
                 return int(existing)
-            now = started_at or utcnow()
-            record = CallRecord(
-                call_id=call_id,
-                room_name=clip(CallRecord.room_name, room_name),
-                caller_e164=caller_e164,
-                dialled_e164=dialled_e164,
-                started_at=now,
-                heartbeat_at=now,
-                data={},
-                transcript=[],
+            record = _new_record(
+                call_id, room_name, caller_e164, dialled_e164, started_at or utcnow()
             )
             s.add(record)
             try:
@@ -210,16 +202,7 @@ class CallRecordStore:
         require_fits(CallRecord.call_id, call_id)
         record = await session.scalar(sa.select(CallRecord).where(CallRecord.call_id == call_id))
         if record is None:
-            record = CallRecord(
-                call_id=call_id,
-                room_name=clip(CallRecord.room_name, room_name),
-                caller_e164=caller_e164,
-                dialled_e164=dialled_e164,
-                started_at=started_at,
-                heartbeat_at=started_at,
-                data={},
-                transcript=[],
-            )
+            record = _new_record(call_id, room_name, caller_e164, dialled_e164, started_at)
             session.add(record)
         elif record.outcome is not None and outcome is None:
             return  # an open snapshot arriving after the close: the close stands
@@ -305,6 +288,26 @@ class CallRecordStore:
                 .limit(max(1, int(limit)))
             )
             return [_call_view(r) for r in rows]
+
+
+def _new_record(
+    call_id: str,
+    room_name: str,
+    caller_e164: str | None,
+    dialled_e164: str | None,
+    started_at: dt.datetime,
+) -> CallRecord:
+    """An open record as the call's first write makes it (live or replayed from the journal)."""
+    return CallRecord(
+        call_id=call_id,
+        room_name=clip(CallRecord.room_name, room_name),
+        caller_e164=caller_e164,
+        dialled_e164=dialled_e164,
+        started_at=started_at,
+        heartbeat_at=started_at,
+        data={},
+        transcript=[],
+    )
 
 
 def _close_fields(
