@@ -36,6 +36,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 
 from callcenter.behaviours.call_record import housekeeping
+from callcenter.behaviours.sweeper import livekit_hang_up
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
@@ -73,7 +74,9 @@ async def migrate_database(settings: Settings) -> None:
     try:
         if settings.embedded_database:
             await seed_demo(db)
-        await housekeeping(db, Journal(settings.journal_dir), settings.record_stale_s)
+        await housekeeping(
+            db, Journal(settings.journal_dir), settings.record_stale_s, livekit_hang_up(settings)
+        )
     finally:
         await db.close()
 

@@ -8,7 +8,8 @@ and never lost.
   transcript (names known on the call removed too).
 - Every `Settings.record_heartbeat_s` the live call marks its record alive; a record whose
   call stopped doing so (the process died) is closed as `interrupted` by the sweeper
-  (`CallRecordStore.sweep`), which runs after each record written and at worker start.
+  (`CallRecordStore.sweep_calls`), which runs after each record written, at worker start
+  and in every worker's `Sweeper`; each of them also hangs up the dead call's caller.
 - When the database cannot take the open or the close within `Settings.database_timeout_s`,
   the record goes to the worker's local journal (`data.journal`) instead, and the call goes
   on. After a record is written to the database (the caller has gone), the journal is
@@ -31,6 +32,7 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.events import CloseEvent
 
 from callcenter.behaviours.call_metrics import CallMetrics
+from callcenter.behaviours.sweeper import HangUp, hang_up_swept, livekit_hang_up
 from callcenter.behaviours.transcript import Transcript
 from callcenter.core.state import CallState
 from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database, Journal
@@ -195,7 +197,10 @@ class CallRecorder:
         ):
             return
         _HOUSEKEEPING[key] = now
-        await housekeeping(self.db, self.journal, self.state.deps.settings.record_stale_s)
+        settings = self.state.deps.settings
+        await housekeeping(
+            self.db, self.journal, settings.record_stale_s, livekit_hang_up(settings)
+        )
 
     async def wait_closed(self) -> None:
         await self.closed.wait()
@@ -204,13 +209,17 @@ class CallRecorder:
                 await self._task
 
 
-async def housekeeping(db: Database, journal: Journal | None, stale_after_s: float) -> None:
-    """Replay what the journal holds and close the records of calls that died. Never
-    raises: it runs again after the next record."""
+async def housekeeping(
+    db: Database, journal: Journal | None, stale_after_s: float, hang_up: HangUp | None
+) -> None:
+    """Replay what the journal holds, close the records of calls that died and hang up
+    their callers (as the worker's `Sweeper` does: a record closed here is no longer open
+    for it to find). Never raises: it runs again after the next record."""
     try:
         if journal is not None and journal.backlog():
             await journal.replay(db)
-        await CallRecordStore(db).sweep(stale_after_s=stale_after_s)
+        swept = await CallRecordStore(db).sweep_calls(stale_after_s)
+        await hang_up_swept(swept, hang_up)
     except DATABASE_ERRORS as exc:
         logger.warning("housekeeping skipped", extra={"error": type(exc).__name__})
     except Exception:

@@ -76,23 +76,30 @@ class Sweeper:
         except Exception:
             logger.exception("sweep failed")
             return []
-        rooms = []
-        for call_id, room in swept:
-            rooms.append(room)
-            if self.hang_up is None:
-                continue
-            try:
-                await self.hang_up(room)
-            except Exception as exc:  # the record is closed; the room is LiveKit's to expire
-                logger.warning(
-                    "interrupted call: could not hang up the caller",
-                    extra={"call_id": call_id, "room": room, "error": type(exc).__name__},
-                )
-            else:
-                logger.info(
-                    "interrupted call: caller hung up", extra={"call_id": call_id, "room": room}
-                )
-        return rooms
+        return await hang_up_swept(swept, self.hang_up)
+
+
+async def hang_up_swept(swept: list[tuple[str, str]], hang_up: HangUp | None) -> list[str]:
+    """Hang up the callers of the calls a sweep closed (`CallRecordStore.sweep_calls`): the
+    real server keeps a dead agent's room open, so the caller would hear silence. Returns
+    the rooms; a failure is logged, the record stays closed."""
+    rooms = []
+    for call_id, room in swept:
+        rooms.append(room)
+        if hang_up is None:
+            continue
+        try:
+            await hang_up(room)
+        except Exception as exc:  # the record is closed; the room is LiveKit's to expire
+            logger.warning(
+                "interrupted call: could not hang up the caller",
+                extra={"call_id": call_id, "room": room, "error": type(exc).__name__},
+            )
+        else:
+            logger.info(
+                "interrupted call: caller hung up", extra={"call_id": call_id, "room": room}
+            )
+    return rooms
 
 
 def livekit_hang_up(settings: Settings) -> HangUp | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from callcenter.behaviours.call_record import housekeeping
 from callcenter.behaviours.sweeper import Sweeper, livekit_hang_up
 from callcenter.config import Settings
 from callcenter.data import CallRecordStore
@@ -64,3 +65,24 @@ def test_without_livekit_credentials_nobody_is_hung_up() -> None:
         {"LIVEKIT_URL": "ws://lk:7880", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s" * 32}
     )
     assert livekit_hang_up(with_keys) is not None
+
+
+async def test_the_sweep_after_a_call_hangs_up_what_it_closes(tmp_path: Path) -> None:
+    """The job process's housekeeping (after each record, and at worker start) sweeps too;
+    a record it closes is no longer open for the worker's `Sweeper`, so it must hang the
+    caller up itself, or that caller would stay in a silent room."""
+    async with open_test_database("sqlite", tmp_path) as db:
+        store = CallRecordStore(db)
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+        await store.open("dead", "room-dead", started_at=long_ago)
+        hung_up: list[str] = []
+
+        async def hang_up(room: str) -> None:
+            hung_up.append(room)
+
+        await housekeeping(db, None, 120, hang_up)
+        assert hung_up == ["room-dead"]
+        record = await store.get("dead")
+        assert record is not None and record.outcome == "interrupted"
+        later = Sweeper(db.url, stale_after_s=120, every_s=1, hang_up=hang_up)
+        assert await later.sweep_once() == [], "nothing left for the worker's sweeper"
