@@ -35,7 +35,8 @@ log = logging.getLogger("callcenter.live")
 SAFETY_POLL_S = 2.0
 """With Redis listening, a stream still reads the database this often."""
 CONNECT_TIMEOUT_S = 1.0
-"""A publish waits at most this long for Redis (the call never waits on the board)."""
+"""A publish waits at most this long for Redis, retries included (the call never waits on
+the board)."""
 RECONNECT_S = (0.5, 1.0, 2.0, 5.0)
 """Back-off between listener reconnections; the last repeats."""
 _WARN_EVERY_S = 60.0
@@ -74,7 +75,12 @@ class LiveBus:
         if supervisor_id is not None:
             notice["supervisor_id"] = supervisor_id
         try:
-            await self._redis.publish(self.channel, json.dumps(notice, separators=(",", ":")))
+            # the client's own retries (3, with back-off) could hold a transfer's dial for
+            # seconds while Redis is down: one bound on the whole publish
+            await asyncio.wait_for(
+                self._redis.publish(self.channel, json.dumps(notice, separators=(",", ":"))),
+                CONNECT_TIMEOUT_S,
+            )
             return True
         except (RedisError, OSError, TimeoutError) as exc:
             now = time.monotonic()
