@@ -26,6 +26,12 @@ from collections import Counter
 from typing import Any
 
 from livekit.agents import AgentSession
+from livekit.agents.metrics import (
+    AgentSessionUsage,
+    LLMModelUsage,
+    STTModelUsage,
+    TTSModelUsage,
+)
 
 from callcenter.observability.call_observer import reply_latency_ms
 
@@ -33,9 +39,9 @@ MAX_LATENCIES = 2000
 """Turn latencies kept per call (a four-hour call has fewer turns than this)."""
 
 
-def usage_summary(usage: Any) -> dict[str, Any]:
-    """`AgentSession.usage` (an `AgentSessionUsage`) as the record's JSON: totals by kind,
-    then one entry per provider/model with its non-zero numbers."""
+def usage_summary(usage: AgentSessionUsage | None) -> dict[str, Any]:
+    """`AgentSession.usage` as the record's JSON: totals by kind, then one entry per
+    provider/model with its non-zero numbers."""
     totals: dict[str, float] = {
         "llm_prompt_tokens": 0,
         "llm_prompt_cached_tokens": 0,
@@ -45,16 +51,18 @@ def usage_summary(usage: Any) -> dict[str, Any]:
         "stt_audio_s": 0.0,
     }
     models: list[dict[str, Any]] = []
-    for u in getattr(usage, "model_usage", None) or []:
-        kind = str(getattr(u, "type", "")).removesuffix("_usage")
-        if kind == "llm":
+    for u in usage.model_usage if usage is not None else []:
+        if isinstance(u, LLMModelUsage):
+            kind = "llm"
             totals["llm_prompt_tokens"] += u.input_tokens
             totals["llm_prompt_cached_tokens"] += u.input_cached_tokens
             totals["llm_completion_tokens"] += u.output_tokens
-        elif kind == "tts":
+        elif isinstance(u, TTSModelUsage):
+            kind = "tts"
             totals["tts_characters"] += u.characters_count
             totals["tts_audio_s"] += u.audio_duration
-        elif kind == "stt":
+        elif isinstance(u, STTModelUsage):
+            kind = "stt"
             totals["stt_audio_s"] += u.audio_duration
         else:
             continue  # interruption / end-of-turn model requests: not billed per call here
