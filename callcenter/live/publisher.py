@@ -21,6 +21,8 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from callcenter.data.database import Database
@@ -67,7 +69,7 @@ def snapshot(
     *,
     agent: str | None = None,
     last_latency_ms: float | None = None,
-    latencies: list[float] | None = None,
+    latencies: Iterable[float] | None = None,
 ) -> dict[str, Any]:
     """The board row for a `CallState` (or anything with the same attributes)."""
     phase = str(_value(state.phase))
@@ -114,7 +116,7 @@ class LivePublisher:
             float(getattr(state, "started_at", time.time())), dt.UTC
         )
         self.last_latency_ms: float | None = None
-        self.latencies: list[float] = []
+        self.latencies: deque[float] = deque(maxlen=MAX_LATENCIES)  # a long call stays bounded
         self.agent: str | None = None
         self._pending: asyncio.Task[None] | None = None
         self._last_write = 0.0
