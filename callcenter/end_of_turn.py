@@ -392,6 +392,9 @@ class CallerTurnDetector:
     async def predict_end_of_turn(
         self, chat_ctx: llm.ChatContext, *, timeout: float | None = None
     ) -> float:
+        """Over (1.0) or not (0.0), after the beat for a brief hold. `timeout` is in the
+        framework's protocol only: LiveKit 1.8.9 never passes it (`AudioRecognition` calls
+        `predict_end_of_turn(chat_ctx)`, `tests/framework`), so it is not used."""
         transcript = _current_transcript(chat_ctx)
         expecting = self.expecting()
         verdict = assess(transcript, expecting)
@@ -406,17 +409,15 @@ class CallerTurnDetector:
             },
         )
         if verdict.brief:
-            await self._wait_a_beat(transcript, timeout)
+            await self._wait_a_beat(transcript)
             return COMPLETE_PROBABILITY
         return COMPLETE_PROBABILITY if verdict.complete else INCOMPLETE_PROBABILITY
 
-    async def _wait_a_beat(self, transcript: str, timeout: float | None) -> None:
+    async def _wait_a_beat(self, transcript: str) -> None:
         now = self._clock()
         if self._heard is None or self._heard[0] != transcript:
             self._heard = (transcript, now)
         remaining = self._heard[1] + self._brief_wait_s - now
-        if timeout is not None:
-            remaining = min(remaining, timeout)
         if remaining > 0:
             await self._sleep(remaining)  # cancelled by the framework if the caller goes on
 

@@ -15,7 +15,8 @@ Names the product reads from public objects (a rename would silently break a fea
 - `EndCallTool`'s tool name (`agents.shared_tools.END_CALL_TOOL_NAME`) and `GetDtmfTask`'s
   (`telephony.dtmf.KEYPAD_TASK_TOOL`), which the degraded mode answers;
 - `Agent.realtime_llm_session` raising `RuntimeError` off a realtime model (`escalation.media`);
-- a tool result that is a `ToolResult` subclass (`core.replies.ToolReply`) is accepted.
+- a tool result that is a `ToolResult` subclass (`core.replies.ToolReply`) is accepted;
+- the turn detector is asked with the chat context alone, never a `timeout` (`end_of_turn`).
 """
 
 from __future__ import annotations
@@ -117,3 +118,25 @@ def test_silero_streams_read_their_loop_only_to_run_the_model() -> None:
     assert "self._loop = asyncio.get_event_loop()" in init
     assert main.count("self._loop.") == 1
     assert "self._loop.run_in_executor(None, self._model," in main
+
+
+def test_the_framework_never_passes_a_timeout_to_the_turn_detector() -> None:
+    """`end_of_turn.CallerTurnDetector` ignores the protocol's `timeout`: every call LiveKit
+    makes to `predict_end_of_turn` passes the chat context alone. A release that starts
+    passing one fails here, and the beat must then respect it."""
+    import ast
+    from pathlib import Path
+
+    import livekit.agents
+
+    calls = []
+    for path in Path(livekit.agents.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "predict_end_of_turn"
+            ):
+                calls.append((path.name, len(node.args), [k.arg for k in node.keywords]))
+    assert calls, "LiveKit no longer calls predict_end_of_turn: end_of_turn.py must follow"
+    assert all(args == 1 and not keywords for _, args, keywords in calls), calls
