@@ -99,19 +99,38 @@ def prewarm(proc: JobProcess) -> None:
     # `migrate=True` it only checks the schema version (SchemaNotCurrentError otherwise).
     # A database that does not answer does not stop the process: its calls go on without
     # account services, and their records go to the journal.
-    db = asyncio.run(_open_database(settings))
+    db, escalation = open_services(settings)
     proc.userdata["db"] = db
-    escalation = build_escalation(settings, db)
     proc.userdata["escalation"] = escalation
-    asyncio.run(_read_roster(db, escalation))  # kept, for escalations while the db is down
     # Everything loaded so far lives as long as the process: keep the garbage collector
     # from re-scanning it (hundreds of thousands of objects) in the middle of a call.
     gc.freeze()
 
 
-async def _open_database(settings: Settings) -> Database:
+def open_services(settings: Settings) -> tuple[Database, EscalationManager]:
+    """The process's database and escalation, within one database timeout.
+
+    LiveKit gives a job process 10 s to initialise (`initialize_process_timeout`). Opening
+    the database waits up to `database_timeout_s` (5 s) for a host that does not answer;
+    reading the roster after that would wait as long again. So when the open already found
+    the database unreachable, the roster is not read: escalations read it on the call
+    (`StoreDirectory.roster`), once the database answers."""
+    db, reachable = asyncio.run(_open_database(settings))
+    escalation = build_escalation(settings, db)
+    if reachable:
+        asyncio.run(_read_roster(db, escalation))  # kept, for escalations while the db is down
+    else:
+        logger.warning(
+            "supervisor roster not read at process start: the database is unreachable; "
+            "escalations read it once it answers"
+        )
+    return db, escalation
+
+
+async def _open_database(settings: Settings) -> tuple[Database, bool]:
+    """The database, and whether it answered (else it is opened unchecked)."""
     try:
-        return await Database.open(
+        db = await Database.open(
             settings.database_url, connect_timeout=settings.database_timeout_s
         )
     except DATABASE_ERRORS as exc:
@@ -119,7 +138,8 @@ async def _open_database(settings: Settings) -> Database:
             "database unreachable at process start: calls run without account services",
             extra={"error": type(exc).__name__},
         )
-        return await Database.open(settings.database_url, check=False)
+        return await Database.open(settings.database_url, check=False), False
+    return db, True
 
 
 async def _read_roster(db: Database, escalation: EscalationManager) -> None:

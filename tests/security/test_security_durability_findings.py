@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -223,8 +224,41 @@ async def test_the_console_runs_a_call_with_the_database_unreachable(tmp_path: P
 async def test_a_job_process_starts_with_the_database_unreachable() -> None:
     from callcenter.worker import _open_database
 
-    db = await _open_database(make_settings(DATABASE_URL=UNREACHABLE))
+    db, reachable = await _open_database(make_settings(DATABASE_URL=UNREACHABLE))
     try:
         assert db.dialect == "postgresql"  # opened, unchecked: its calls run without it
+        assert not reachable
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(("reachable", "reads"), [(False, 0), (True, 1)])
+def test_a_job_process_reads_the_roster_only_from_a_database_that_answered(
+    monkeypatch: pytest.MonkeyPatch, db_path: Path, reachable: bool, reads: int
+) -> None:
+    """LiveKit gives a job process 10 s to start. With the database host not answering,
+    the open waits its 5 s timeout; a roster read after it waited as long again. So the
+    roster is read at start only when the open reached the database."""
+    import gc
+
+    from callcenter import worker
+    from callcenter.escalation.wiring import StoreDirectory
+
+    url = f"sqlite+aiosqlite:///{db_path}" if reachable else UNREACHABLE
+    monkeypatch.chdir(sys.prefix)  # no developer .env
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CALLCENTER_PROVIDER_MODE", "degraded")
+    monkeypatch.setattr(worker, "load_vad", lambda: None)
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    asked: list[str] = []
+    read = StoreDirectory.roster
+
+    async def roster(self: StoreDirectory) -> Any:
+        asked.append("roster")
+        return await read(self)
+
+    monkeypatch.setattr(StoreDirectory, "roster", roster)
+    proc = SimpleNamespace(userdata={})
+    worker.prewarm(proc)  # type: ignore[arg-type]
+    asyncio.run(proc.userdata["db"].close())
+    assert len(asked) == reads
