@@ -160,8 +160,7 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
         )
     from livekit.agents import cli
 
-    from callcenter.behaviours.sweeper import start_sweeper
-    from callcenter.worker import build_server, prepare_worker
+    from callcenter.worker import attach_sweeper, build_server, prepare_worker
 
     prepare_worker(settings)  # settings checked, the database migrated, before registering
     logs.apply_levels(options.log_level)
@@ -179,7 +178,7 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
     if options.drain_timeout is not None:
         server.update_options(drain_timeout=options.drain_timeout)
     server.on("worker_started", logs.adopt_worker_handlers)
-    server.on("worker_started", start_sweeper(settings))  # interrupted calls: closed, hung up
+    attach_sweeper(server, settings)  # interrupted calls closed, hung up; stopped at shutdown
     sys.argv = livekit_argv(options, rest)
     cli.run_app(server)
     return 0

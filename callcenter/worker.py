@@ -25,6 +25,7 @@ import contextlib
 import gc
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from livekit import rtc
@@ -36,7 +37,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 
 from callcenter.behaviours.call_record import housekeeping
-from callcenter.behaviours.sweeper import livekit_hang_up
+from callcenter.behaviours.sweeper import SweeperTask, livekit_hang_up
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
@@ -130,9 +131,7 @@ def open_services(settings: Settings) -> tuple[Database, EscalationManager]:
 async def _open_database(settings: Settings) -> tuple[Database, bool]:
     """The database, and whether it answered (else it is opened unchecked)."""
     try:
-        db = await Database.open(
-            settings.database_url, connect_timeout=settings.database_timeout_s
-        )
+        db = await Database.open(settings.database_url, connect_timeout=settings.database_timeout_s)
     except DATABASE_ERRORS as exc:
         logger.warning(
             "database unreachable at process start: calls run without account services",
@@ -232,11 +231,43 @@ def skip_unused_local_inference() -> None:
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 
 
-def build_server(**options: Any) -> AgentServer:
+class CallCenterServer(AgentServer):
+    """LiveKit's `AgentServer` with shutdown callbacks for the main process's own tasks
+    (the sweeper). LiveKit's CLI ends every run with `aclose()` (after the drain in
+    `start`, at once in `dev`); the callbacks run there, in the order added, before the
+    server closes its job processes. 1.8.9 has `worker_started` but no event for the end."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._shutdown_callbacks: list[Callable[[], Awaitable[None]]] = []
+
+    def add_shutdown_callback(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._shutdown_callbacks.append(callback)
+
+    async def aclose(self) -> None:
+        callbacks, self._shutdown_callbacks = self._shutdown_callbacks, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:
+                logger.exception("worker shutdown callback failed")
+        await super().aclose()
+
+
+def attach_sweeper(server: CallCenterServer, settings: Settings) -> SweeperTask:
+    """Run the `Sweeper` in the worker's main process (interrupted calls closed, their
+    callers hung up): started with the worker, cancelled and awaited at its shutdown."""
+    sweeper = SweeperTask(settings)
+    server.on("worker_started", sweeper.start)
+    server.add_shutdown_callback(sweeper.stop)
+    return sweeper
+
+
+def build_server(**options: Any) -> CallCenterServer:
     """The worker, registered for explicit dispatch under `AGENT_NAME`; `options` are
     `AgentServer`'s (ports: `callcenter.serve`)."""
     skip_unused_local_inference()
-    server = AgentServer(preload_modules=JOB_PROCESS_PRELOAD, **options)
+    server = CallCenterServer(preload_modules=JOB_PROCESS_PRELOAD, **options)
     server.setup_fnc = prewarm
     server.rtc_session(entrypoint, agent_name=AGENT_NAME)
     return server

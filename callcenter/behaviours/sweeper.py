@@ -15,7 +15,9 @@ LOCKED, so two workers never close one record twice), then deletes those calls' 
 through LiveKit's RoomService, which disconnects the caller (the SIP bridge sends BYE). A
 caller of a crashed worker waits at most `record_stale_s` + `record_heartbeat_s` in silence.
 The main process survives its calls' processes; when the whole worker dies, the other
-workers' sweepers (or the next worker to start) do the same.
+workers' sweepers (or the next worker to start) do the same. The sweeper starts with the
+worker (`worker_started`) and is cancelled and awaited when the worker shuts down
+(`SweeperTask`, `worker.attach_sweeper`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from livekit.agents.utils import aio
 
 from callcenter.config import Settings
 from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database
@@ -121,19 +125,28 @@ def livekit_hang_up(settings: Settings) -> HangUp | None:
     return hang_up
 
 
-def start_sweeper(settings: Settings) -> Callable[[], None]:
-    """For `AgentServer.on("worker_started", ...)`: start the sweep on the worker's loop."""
-    tasks: list[asyncio.Task[None]] = []
+class SweeperTask:
+    """The worker main process's `Sweeper`, as one task: `start` on the worker's loop (its
+    `worker_started` event), `stop` at the worker's shutdown (cancelled and awaited, so its
+    database pool is closed and no task is left pending). Wired by `worker.attach_sweeper`."""
 
-    def start() -> None:
-        if tasks:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.task is not None:
             return
+        settings = self._settings
         sweeper = Sweeper(
             settings.database_url,
             stale_after_s=settings.record_stale_s,
             every_s=settings.record_heartbeat_s,
             hang_up=livekit_hang_up(settings),
         )
-        tasks.append(asyncio.get_running_loop().create_task(sweeper.run(), name="sweeper"))
+        self.task = asyncio.get_running_loop().create_task(sweeper.run(), name="sweeper")
 
-    return start
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            await aio.cancel_and_wait(task)

@@ -6,8 +6,11 @@ tests/e2e/test_worker_fleet.py::test_kill_9_closes_the_record_as_interrupted_and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
+
+import pytest
 
 from callcenter.behaviours.call_record import housekeeping
 from callcenter.behaviours.sweeper import Sweeper, livekit_hang_up
@@ -86,3 +89,37 @@ async def test_the_sweep_after_a_call_hangs_up_what_it_closes(tmp_path: Path) ->
         assert record is not None and record.outcome == "interrupted"
         later = Sweeper(db.url, stale_after_s=120, every_s=1, hang_up=hang_up)
         assert await later.sweep_once() == [], "nothing left for the worker's sweeper"
+
+
+async def test_the_worker_shutdown_cancels_and_awaits_its_sweeper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweeper runs in the worker's main process from `worker_started`; LiveKit's CLI
+    ends with `AgentServer.aclose()`, which must leave no sweeper task behind."""
+    from livekit.agents import AgentServer
+
+    from callcenter.worker import attach_sweeper, build_server
+
+    monkeypatch.setenv("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")  # build_server sets it
+    livekit_closed: list[list[asyncio.Task[object]]] = []
+
+    async def livekit_aclose(self: AgentServer) -> None:  # the server never ran here
+        livekit_closed.append(_sweepers())
+
+    monkeypatch.setattr(AgentServer, "aclose", livekit_aclose)
+    settings = Settings.model_validate(
+        {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", "LIVEKIT_URL": None}
+    )
+    server = build_server()
+    sweeper = attach_sweeper(server, settings)
+    server.emit("worker_started")
+    task = sweeper.task
+    assert task is not None and _sweepers() == [task]
+    await server.aclose()
+    assert task.cancelled()
+    assert livekit_closed == [[]], "the sweeper stopped, then LiveKit's own shutdown ran"
+    assert _sweepers() == [], "no sweeper left pending after shutdown"
+
+
+def _sweepers() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "sweeper" and not t.done()]
