@@ -37,7 +37,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.plugins import deepgram, elevenlabs, openai, silero  # noqa: F401
 
 from callcenter.behaviours.call_record import housekeeping
-from callcenter.behaviours.sweeper import SweeperTask, livekit_hang_up
+from callcenter.behaviours.sweeper import SweeperTask
 from callcenter.call import start_call
 from callcenter.config import ConfigError, Settings, load_settings
 from callcenter.constants import AGENT_NAME
@@ -70,14 +70,13 @@ def check_worker_settings(settings: Settings) -> None:
 async def migrate_database(settings: Settings) -> None:
     """Bring the schema to the current migration (and seed the demo customers into the
     embedded SQLite default, never into a `DATABASE_URL` database); then replay this
-    machine's journal and close the records of calls that died; then close."""
+    machine's journal; then close. (The records of calls that died are the sweeper's,
+    once it has watched the database long enough: `behaviours.sweeper`.)"""
     db = await Database.open(settings.database_url, migrate=True)
     try:
         if settings.embedded_database:
             await seed_demo(db)
-        await housekeeping(
-            db, Journal(settings.journal_dir), settings.record_stale_s, livekit_hang_up(settings)
-        )
+        await housekeeping(db, Journal(settings.journal_dir))
     finally:
         await db.close()
 

@@ -6,10 +6,12 @@ and never lost.
   the outcome, the assurance, the state's JSON (phases, handoffs, transfers, switches), the
   call's numbers (`CallMetrics`: turn latencies, tool calls, model usage) and the redacted
   transcript (names known on the call removed too).
-- Every `Settings.record_heartbeat_s` the live call marks its record alive; a record whose
-  call stopped doing so (the process died) is closed as `interrupted` by the sweeper
-  (`CallRecordStore.sweep_calls`), which runs after each record written, at worker start
-  and in every worker's `Sweeper`; each of them also hangs up the dead call's caller.
+- Every `Settings.record_heartbeat_s` the live call marks its record alive (a heartbeat
+  the database did not take is tried again after `HEARTBEAT_RETRY_S`, so it lands soon
+  after an outage); a record whose call stopped doing so (the process died) is closed as
+  `interrupted` by every worker's `Sweeper` (`behaviours.sweeper`), which also hangs up
+  the dead call's caller. Only the sweeper sweeps: it watches the database all along, so
+  it knows when the calls' heartbeats have had time to land after an outage.
 - When the database cannot take the open or the close within `Settings.database_timeout_s`,
   the record goes to the worker's local journal (`data.journal`) instead, and the call goes
   on. After a record is written to the database (the caller has gone), the journal is
@@ -26,13 +28,13 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import CloseEvent
 
 from callcenter.behaviours.call_metrics import CallMetrics
-from callcenter.behaviours.sweeper import HangUp, hang_up_swept, livekit_hang_up
 from callcenter.behaviours.transcript import Transcript
 from callcenter.core.state import CallState
 from callcenter.data import DATABASE_ERRORS, CallRecordStore, Database, Journal
@@ -42,9 +44,13 @@ from callcenter.vocabulary import CallOutcome
 logger = logging.getLogger("callcenter.call")
 
 _HOUSEKEEPING: dict[str, float] = {}
-"""When this process last replayed the journal and swept, per database URL."""
+"""When this process last replayed the journal, per database URL."""
 HOUSEKEEPING_EVERY_S = 30.0
-"""At most one background replay and sweep per process this often."""
+"""At most one background replay per process this often."""
+HEARTBEAT_RETRY_S = 5.0
+"""A heartbeat the database did not take is tried again this soon (or at the next beat,
+if that is sooner), not a whole beat later: after an outage the record is marked alive
+again long before the sweeper resumes (`behaviours.sweeper`)."""
 
 
 class CallRecorder:
@@ -74,6 +80,7 @@ class CallRecorder:
         settings = state.deps.settings
         self._timeout = settings.database_timeout_s
         self._every = settings.record_heartbeat_s
+        self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep  # tests: a fake
         self._started = dt.datetime.fromtimestamp(state.started_at, dt.UTC)
 
     async def open(self) -> None:
@@ -103,11 +110,16 @@ class CallRecorder:
         return self
 
     async def _beat(self) -> None:
-        """Mark the record alive until the call closes (failures are only logged)."""
+        """Mark the record alive until the call closes; a failure is retried soon."""
+        delay = self._every
         while not self.closed.is_set():
-            await asyncio.sleep(self._every)
-            with contextlib.suppress(*DATABASE_ERRORS):
+            await self._sleep(delay)
+            try:
                 await asyncio.wait_for(self.store.heartbeat(self.state.call.call_id), self._timeout)
+            except DATABASE_ERRORS:
+                delay = min(self._every, HEARTBEAT_RETRY_S)
+            else:
+                delay = self._every
 
     def _on_close(self, ev: CloseEvent) -> None:
         self.state.session_closed(error=ev.error is not None)
@@ -184,8 +196,7 @@ class CallRecorder:
 
     async def _housekeeping(self) -> None:
         """After the record is written (the caller is gone): replay the journal when it
-        holds anything, and sweep interrupted records at most once per
-        `HOUSEKEEPING_EVERY_S` per process."""
+        holds anything, else at most once per `HOUSEKEEPING_EVERY_S` per process."""
         if self.db is None:
             return
         pending = self.journal is not None and self.journal.backlog() > 0
@@ -197,10 +208,7 @@ class CallRecorder:
         ):
             return
         _HOUSEKEEPING[key] = now
-        settings = self.state.deps.settings
-        await housekeeping(
-            self.db, self.journal, settings.record_stale_s, livekit_hang_up(settings)
-        )
+        await housekeeping(self.db, self.journal)
 
     async def wait_closed(self) -> None:
         await self.closed.wait()
@@ -209,17 +217,15 @@ class CallRecorder:
                 await self._task
 
 
-async def housekeeping(
-    db: Database, journal: Journal | None, stale_after_s: float, hang_up: HangUp | None
-) -> None:
-    """Replay what the journal holds, close the records of calls that died and hang up
-    their callers (as the worker's `Sweeper` does: a record closed here is no longer open
-    for it to find). Never raises: it runs again after the next record."""
+async def housekeeping(db: Database, journal: Journal | None) -> None:
+    """Replay what the journal holds. Never raises: it runs again after the next record.
+
+    It does not sweep interrupted records: a process that has not watched the database all
+    along cannot tell a dead call from a live one whose heartbeats an outage held back
+    (`behaviours.sweeper`, which does)."""
     try:
         if journal is not None and journal.backlog():
             await journal.replay(db)
-        swept = await CallRecordStore(db).sweep_calls(stale_after_s)
-        await hang_up_swept(swept, hang_up)
     except DATABASE_ERRORS as exc:
         logger.warning("housekeeping skipped", extra={"error": type(exc).__name__})
     except Exception:

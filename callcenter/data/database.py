@@ -327,6 +327,11 @@ class Database:
         async with self.read() as conn:
             return (await conn.execute(statement, params or {})).all()
 
+    async def ping(self) -> None:
+        """One round trip (``SELECT 1``); raises one of `DATABASE_ERRORS` when the database
+        does not answer."""
+        await self.fetch_all(sa.select(sa.literal(1)))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """``async with db.transaction() as s:`` — session + commit on success/rollback."""
