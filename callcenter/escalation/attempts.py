@@ -302,6 +302,7 @@ class TransferAttempts:
                     caller_room=state.call.room_name,
                     caller_identity=state.call.participant_identity,
                     caller_left=caller_left,
+                    room=self._room(),
                     briefing=briefing,
                     briefing_timeout_s=self.settings.briefing_timeout_s,
                     on_answered=hold.briefing,

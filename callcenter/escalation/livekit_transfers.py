@@ -36,6 +36,8 @@ from callcenter.vocabulary import TransferOutcome
 
 log = logging.getLogger("callcenter.escalation")
 
+MAX_POLL_INTERVAL_S = 0.5
+"""`wait_audio_tracks`: the longest pause between two GetParticipant polls."""
 NO_ANSWER_CODES = frozenset({408, 480, 487})
 """Request timeout, temporarily unavailable, request terminated (ring timeout)."""
 BUSY_CODES = frozenset({486, 600})
@@ -259,13 +261,21 @@ class LiveKitTransfers:
     ) -> list[str]:
         """The audio tracks `identity` publishes, polled until there is one or `timeout_s`
         passes ([] then). A phone leg's track counts as published once its first media
-        reaches the server, which can be a second after the dial was answered."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
+        reaches the server, which can be a second after the dial was answered.
+
+        This class has only the server API, no room, so it polls; the interval doubles up
+        to `MAX_POLL_INTERVAL_S` (a GetParticipant every 50 ms for seconds loaded the
+        server for nothing). A caller in the room waits for its `track_published` event
+        instead (`WarmTransfer._supervisor_audio`)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         while True:
             sids = await self.audio_track_sids(room=room, identity=identity)
-            if sids or asyncio.get_running_loop().time() >= deadline:
+            left = deadline - loop.time()
+            if sids or left <= 0:
                 return sids
-            await asyncio.sleep(interval_s)
+            await asyncio.sleep(min(interval_s, left))
+            interval_s = min(interval_s * 2, MAX_POLL_INTERVAL_S)
 
     async def set_can_subscribe(self, *, room: str, identity: str, allowed: bool) -> None:
         """UpdateParticipant: let `identity` hear anything at all, or nothing.

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from livekit import rtc
+
 from callcenter import prompts
 from callcenter.config import MergeMode
 from callcenter.escalation.livekit_transfers import LiveKitTransfers, TransferFailed
@@ -151,6 +153,10 @@ class WarmTransfer:
     caller_identity: str
     caller_left: asyncio.Event
     briefing: str
+    room: object | None = None
+    """The agent's `rtc.Room` (the caller's room; any emitter with `on`/`off`): self-hosted,
+    its `track_published` event says when the answered supervisor's audio is there.
+    Without it the server is polled (`LiveKitTransfers.wait_audio_tracks`)."""
     briefing_timeout_s: float = 90.0
     on_answered: Callable[[], None] | None = None
     """Called when the supervisor answered, before the briefing starts (the hold line's
@@ -271,9 +277,7 @@ class WarmTransfer:
             room=self.caller_room, identity=self.caller_identity, allowed=False
         )
         self._caller_deaf = True
-        found = await self.transfers.wait_audio_tracks(
-            room=self.caller_room, identity=supervisor, timeout_s=self.supervisor_track_wait_s
-        )
+        found = await self._supervisor_audio(supervisor)
         if not found:
             log.warning(
                 "the supervisor's leg published no audio in time: isolating what is there",
@@ -283,6 +287,39 @@ class WarmTransfer:
         await asyncio.sleep(self.isolation_settle_s)
         await self._isolate(supervisor, hear=False)
         await self._let_caller_hear()
+
+    async def _supervisor_audio(self, supervisor: str) -> list[str]:
+        """The answered supervisor's audio track sids in the caller's room, once published;
+        [] when none is within `supervisor_track_wait_s`.
+
+        The agent is in that room, so its `track_published` event (a remote participant
+        published a track) says when: the server is asked once before waiting (the track
+        may already be there) and once after, and the server's answer is what counts."""
+        room = self.room
+        if room is None:
+            return await self.transfers.wait_audio_tracks(
+                room=self.caller_room, identity=supervisor, timeout_s=self.supervisor_track_wait_s
+            )
+        published = asyncio.Event()
+
+        def on_published(publication: object, participant: object) -> None:
+            if (
+                getattr(participant, "identity", None) == supervisor
+                and getattr(publication, "kind", None) == rtc.TrackKind.KIND_AUDIO
+            ):
+                published.set()
+
+        room.on("track_published", on_published)  # type: ignore[attr-defined]
+        try:
+            sids = await self.transfers.audio_track_sids(room=self.caller_room, identity=supervisor)
+            if sids:
+                return sids
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(published.wait(), self.supervisor_track_wait_s)
+            return await self.transfers.audio_track_sids(room=self.caller_room, identity=supervisor)
+        finally:
+            with contextlib.suppress(Exception):
+                room.off("track_published", on_published)  # type: ignore[attr-defined]
 
     async def _let_caller_hear(self) -> None:
         if self._caller_deaf:

@@ -7,9 +7,10 @@ Each test asserts the Twirp calls the real `livekit-api` client made, the record
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
-from livekit import api
+from livekit import api, rtc
 from livekit.protocol.models import TrackInfo, TrackType
 
 from callcenter import prompts
@@ -217,6 +218,12 @@ async def test_self_hosted_caller_hears_nothing_until_a_late_supervisor_track_is
         async def media_arrives() -> None:
             await asyncio.sleep(0.3)
             p.tracks.append(TrackInfo(sid="TR_late", type=TrackType.AUDIO))
+            # as the real server tells every participant of the room, the agent included
+            harness.room.emit(
+                "track_published",
+                SimpleNamespace(sid="TR_late", kind=rtc.TrackKind.KIND_AUDIO),
+                SimpleNamespace(identity=p.identity),
+            )
 
         tasks.append(asyncio.ensure_future(media_arrives()))
         return api.SIPParticipantInfo(
@@ -248,6 +255,18 @@ async def test_self_hosted_caller_hears_nothing_until_a_late_supervisor_track_is
     hears = steps.index(("UpdateParticipant", CALLER_IDENTITY, True))
     assert deaf < kept_away < hears, steps
     assert c.userdata.transfer_attempts[0].detail == "merged (self_hosted)"
+    # the wait is the room's `track_published` event, not a poll: the server is asked once
+    # before it, once after, and once more for the isolation's UpdateSubscriptions
+    first_isolation = next(
+        i for i, call in enumerate(server.calls) if call.method.endswith("UpdateSubscriptions")
+    )
+    asked = [
+        call
+        for call in server.calls[:first_isolation]
+        if call.method.endswith("GetParticipant")
+        and call.request.identity == "supervisor-1-omar-haddad"
+    ]
+    assert len(asked) == 3, f"{len(asked)} GetParticipant while waiting for the track"
 
 
 async def test_self_hosted_caller_hears_again_when_isolation_fails(harness: Harness) -> None:
