@@ -39,6 +39,7 @@ from livekit.agents import Agent, llm
 from livekit.agents.types import FlushSentinel
 
 from callcenter import prompts
+from callcenter.provider_clients import tls_context
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, FunctionTool, ModelSettings
@@ -222,7 +223,7 @@ def capped_openai_client(*, api_key: str, base_url: str | None, timeout_s: float
     import openai
 
     http = httpx.AsyncClient(
-        transport=_CappedTimeouts(httpx.AsyncHTTPTransport(), timeout_s),
+        transport=_CappedTimeouts(httpx.AsyncHTTPTransport(verify=tls_context()), timeout_s),
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=True,
     )

@@ -34,6 +34,7 @@ from callcenter.config import Settings
 from callcenter.degraded import DegradedLLM
 from callcenter.fillers import TTS_ATTEMPT_TIMEOUT_S, capped_openai_client
 from callcenter.framework.realtime_chain import GreetingRealtimeChain
+from callcenter.provider_clients import chat_client
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 
 logger = logging.getLogger("callcenter.providers")
@@ -164,9 +165,19 @@ def build_providers(settings: Settings, *, vad: vad_mod.VAD | None = None) -> Pr
     base = _url(settings.openai_base_url)
     fallback_base = _url(settings.openai_fallback_base_url or settings.openai_base_url)
 
+    # the clients share the process's TLS context (callcenter.provider_clients)
     llm_links: list[llm.LLM] = [
-        openai.LLM(model=settings.openai_llm_model, api_key=key, base_url=base),
-        openai.LLM(model=settings.openai_llm_fallback_model, api_key=key, base_url=fallback_base),
+        openai.LLM(
+            model=settings.openai_llm_model,
+            client=chat_client(api_key=key, base_url=settings.openai_base_url),
+        ),
+        openai.LLM(
+            model=settings.openai_llm_fallback_model,
+            client=chat_client(
+                api_key=key,
+                base_url=settings.openai_fallback_base_url or settings.openai_base_url,
+            ),
+        ),
         degraded,
     ]
     pipeline_llm = llm.FallbackAdapter(

@@ -35,7 +35,7 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
         "callcenter.redaction",
         "callcenter.prompts",
         "callcenter.framework",
-        "callcenter.preload",
+        "callcenter.provider_clients",
     ),
     # reading a caller's words (amounts, identifiers, frustration); the curated policy answers
     ("callcenter.utterances", "callcenter.faq"),
@@ -57,6 +57,8 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
     ("callcenter.accounts", "callcenter.agents", "callcenter.escalation"),
     ("callcenter.degraded",),
     ("callcenter.providers", "callcenter.turn_taking"),
+    # what the forkserver does once for every call process (imports, caches, TLS)
+    ("callcenter.preload",),
     ("callcenter.behaviours",),
     ("callcenter.call",),
     ("callcenter.console", "callcenter.worker", "callcenter.web"),

@@ -8,7 +8,9 @@ Private internals, each used in exactly one module of `callcenter/framework/`:
 - `tool_schemas`: the three schema builders it caches in `livekit.agents.llm.utils`, and a
   function tool's `_func` / `_instance` (the cache key);
 - `silero_inline`: `silero.VADStream._loop`, set in `__init__` and read by `_main_task` only
-  to run the model through `run_in_executor`.
+  to run the model through `run_in_executor`;
+- `session_tls`: `http_context._create_ssl_context`, cached per process, the context of the
+  job's shared aiohttp session.
 
 Names the product reads from public objects (a rename would silently break a feature):
 - the fallback adapters' availability events and their instance field (`provider_switches`);
@@ -140,3 +142,16 @@ def test_the_framework_never_passes_a_timeout_to_the_turn_detector() -> None:
                 calls.append((path.name, len(node.args), [k.arg for k in node.keywords]))
     assert calls, "LiveKit no longer calls predict_end_of_turn: end_of_turn.py must follow"
     assert all(args == 1 and not keywords for _, args, keywords in calls), calls
+
+
+async def test_the_session_tls_context_warmed_ahead_is_the_one_the_jobs_session_uses() -> None:
+    from livekit.agents.utils import http_context
+
+    from callcenter.framework.session_tls import warm_session_tls_context
+
+    warmed = warm_session_tls_context()
+    assert warm_session_tls_context() is warmed  # built once per process
+    async with http_context.open():
+        session = http_context.http_session()
+        assert session.connector is not None
+        assert session.connector._ssl is warmed  # aiohttp's TCPConnector keeps it there

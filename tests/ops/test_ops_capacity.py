@@ -5,6 +5,7 @@ a call's first request are preloaded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
@@ -66,10 +67,13 @@ async def test_inline_executor_passes_results_and_errors() -> None:
 
 FIRST_REQUEST = textwrap.dedent(
     """
-    import asyncio, sys
+    import asyncio, json, ssl, sys
     import callcenter.worker
-    for name in callcenter.worker.JOB_PROCESS_PRELOAD:
-        __import__(name)
+    if sys.argv[1] == "preloaded":
+        for name in callcenter.worker.JOB_PROCESS_PRELOAD:
+            __import__(name)
+    import httpcore2
+    from pydantic._internal import _generate_schema
     from livekit.agents import llm
     from livekit.agents.utils import http_context
     from callcenter.config import Settings
@@ -77,11 +81,28 @@ FIRST_REQUEST = textwrap.dedent(
     from callcenter.turn_taking import load_vad
     from tests.support.emulators import DeepgramEmulator, ElevenLabsEmulator, OpenAIHTTPEmulator
 
+    built = {"schemas": 0, "tls_contexts": 0}
+
+    def counting(kind, fn):
+        def wrapper(*args, **kwargs):
+            built[kind] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    # what a first request may build: pydantic schemas (the SDK's lazy models) and TLS
+    # contexts (httpx2's, and the framework's aiohttp session's)
+    _generate_schema.GenerateSchema.generate_schema = counting(
+        "schemas", _generate_schema.GenerateSchema.generate_schema
+    )
+    httpcore2.default_ssl_context = counting("tls_contexts", httpcore2.default_ssl_context)
+    ssl.create_default_context = counting("tls_contexts", ssl.create_default_context)
+
     async def main():
         async with OpenAIHTTPEmulator() as oa, DeepgramEmulator() as dg, ElevenLabsEmulator() as el:
             oa.chat.default_reply = "Hello there."
             before = set(sys.modules)
             async with http_context.open():
+                http_context.http_session()
                 settings = Settings(
                     _env_file=None, OPENAI_API_KEY="t", OPENAI_BASE_URL=oa.base_url,
                     DEEPGRAM_API_KEY="t", DEEPGRAM_BASE_URL=dg.base_url,
@@ -101,18 +122,34 @@ FIRST_REQUEST = textwrap.dedent(
                 stt = providers.stt.stream()
                 await asyncio.sleep(0.3)
                 await stt.aclose()
-            print("\\n".join(sorted(set(sys.modules) - before)))
+            late = sorted(set(sys.modules) - before)
+            print(json.dumps({"late_modules": late, **built}))
 
     asyncio.run(main())
     """
 )
 
 
-def test_a_calls_first_requests_import_nothing_the_forkserver_could_have() -> None:
+def _first_request(mode: str) -> dict[str, Any]:
+    """Run a call process's first requests (chat, speech, transcription) against the
+    emulators in a fresh interpreter: `preloaded` imports what the forkserver imports first,
+    `cold` does not. What they imported and built on the way."""
     result = subprocess.run(
-        [sys.executable, "-c", FIRST_REQUEST], capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", FIRST_REQUEST, mode], capture_output=True, text=True, timeout=180
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_calls_first_requests_import_nothing_the_forkserver_could_have() -> None:
     families = ("openai", "httpcore2", "httpx2", "h11", "anyio", "jiter", "truststore")
-    late = [m for m in result.stdout.split() if m.split(".")[0] in families]
+    late = [m for m in _first_request("preloaded")["late_modules"] if m.split(".")[0] in families]
     assert late == [], f"imported on a call's path; add to callcenter/preload.py: {late}"
+
+
+def test_a_calls_first_requests_build_no_schema_and_no_tls_context() -> None:
+    cold, preloaded = _first_request("cold"), _first_request("preloaded")
+    # the probe sees the work when nothing was done ahead (the providers' shared TLS
+    # context, the framework session's; the SDK's request and response models)
+    assert cold["tls_contexts"] >= 2 and cold["schemas"] > 0, cold
+    assert (preloaded["schemas"], preloaded["tls_contexts"]) == (0, 0), preloaded
