@@ -52,7 +52,14 @@ def _call_process(
     try:
         from types import SimpleNamespace
 
-        from benchmarks.latency import GAP_S, Latencies, RemoteEmulators, _ours, drive_session
+        from benchmarks.latency import (
+            GAP_S,
+            Latencies,
+            RemoteEmulators,
+            _ours,
+            caller_audio,
+            drive_session,
+        )
         from callcenter.telephony.audio import CALLER_SAMPLE_RATE
         from callcenter.turn_taking import load_vad
 
@@ -69,6 +76,10 @@ def _call_process(
         # what the worker's prewarm does in a job process before it takes a call (the
         # plugins came with the forkserver's preload, as in the worker)
         vad = load_vad()  # this process's own VAD
+        # the harness's own work (cutting the caller's audio into frames) before the calls
+        # start, so a staggered call's set-up does not charge it to the calls already talking
+        caller_audio(CALLER_SAMPLE_RATE)
+        make_session = _ours(vad)  # the settings, read once per process as the worker does
         gc.freeze()
         idle = memory_mib()
         barrier.wait(timeout=600)
@@ -77,7 +88,7 @@ def _call_process(
         run = asyncio.run(
             drive_session(
                 f"call-{index}",
-                _ours(vad),
+                make_session,
                 n_turns=n_turns,
                 lat=lat,
                 sample_rate=CALLER_SAMPLE_RATE,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,7 @@ class Latencies:
         return self.stt_final + self.llm_first_token + self.tts_first_audio
 
 
+@functools.cache
 def speech_end_offset(phrase: str, threshold: float = 500.0) -> float:
     """Seconds from the phrase start to the end of the last 10 ms window above `threshold`
     RMS (finer than the 50 ms frames the session is fed)."""
@@ -98,6 +100,16 @@ def speech_end_offset(phrase: str, threshold: float = 500.0) -> float:
         if len(a) and np.sqrt(np.mean(a * a)) > threshold:
             last = i + 1
     return last * EOS_WINDOW_MS / 1000
+
+
+@functools.cache
+def caller_audio(sample_rate: int) -> tuple[dict[str, list[rtc.AudioFrame]], dict[str, float]]:
+    """The caller's phrases as `FRAME_MS` frames at `sample_rate`, and where each one's
+    speech ends (`speech_end_offset`). Cached: a harness that runs several calls in one
+    process, or that must not spend the calls' CPU while they run (`benchmarks.concurrency`
+    calls it before its calls start), prepares them once."""
+    clips = {p: load_frames(p, sample_rate=sample_rate, frame_ms=FRAME_MS) for p in PHRASES}
+    return clips, {p: speech_end_offset(p) for p in clips}
 
 
 @dataclass
@@ -213,8 +225,7 @@ async def drive_session(
     process and `t_llm` is filled in later (`assign_llm_times`)."""
     run = Run(label)
     texts = [phrase_text(PHRASES[i % len(PHRASES)]) for i in range(n_turns)]
-    clips = {p: load_frames(p, sample_rate=sample_rate, frame_ms=FRAME_MS) for p in PHRASES}
-    ends = {p: speech_end_offset(p) for p in clips}
+    clips, ends = caller_audio(sample_rate)
 
     def current_turn(now: float) -> Turn | None:
         for t in reversed(run.turns):
@@ -310,14 +321,17 @@ def _ours(vad: Any, turn_handling: Any = None) -> Any:
     from callcenter.config import Settings
     from callcenter.providers import build_providers
 
+    # read once, as the worker loads its settings once per process (in its prewarm), not
+    # per call; each call only points them at its emulators
+    base = Settings(OPENAI_API_KEY="test", DEEPGRAM_API_KEY="test", ELEVEN_API_KEY="test")
+
     def make(dg: Any, oa: Any, el: Any) -> AgentSession:
-        settings = Settings(
-            OPENAI_API_KEY="test",
-            OPENAI_BASE_URL=oa.base_url,
-            DEEPGRAM_API_KEY="test",
-            DEEPGRAM_BASE_URL=dg.base_url,
-            ELEVEN_API_KEY="test",
-            ELEVENLABS_BASE_URL=el.base_url,
+        settings = base.model_copy(
+            update={
+                "openai_base_url": oa.base_url,
+                "deepgram_base_url": dg.base_url,
+                "elevenlabs_base_url": el.base_url,
+            }
         )
         providers = build_providers(settings, vad=vad)
         # the product's own session (callcenter.call), driven without a call state
