@@ -55,9 +55,9 @@ def _record_events(session: AgentSession, room: str) -> None:
 
 
 def _prewarm(proc: JobProcess) -> None:
-    from callcenter.turn_taking import load_vad
+    from callcenter.turn_taking import process_vad
 
-    proc.userdata["vad"] = load_vad()
+    proc.userdata["vad"] = process_vad()
 
 
 def _prewarm_stock(proc: JobProcess) -> None:

@@ -61,7 +61,7 @@ def _call_process(
             drive_session,
         )
         from callcenter.telephony.audio import CALLER_SAMPLE_RATE
-        from callcenter.turn_taking import load_vad
+        from callcenter.turn_taking import process_vad
 
         if cores:
             with contextlib.suppress(OSError):
@@ -75,7 +75,7 @@ def _call_process(
             )
         # what the worker's prewarm does in a job process before it takes a call (the
         # plugins came with the forkserver's preload, as in the worker)
-        vad = load_vad()  # this process's own VAD
+        vad = process_vad()  # as the worker's prewarm: the forkserver's, inherited
         # the harness's own work (cutting the caller's audio into frames) before the calls
         # start, so a staggered call's set-up does not charge it to the calls already talking
         caller_audio(CALLER_SAMPLE_RATE)

@@ -86,11 +86,11 @@ async def _one_call(
 ) -> dict[str, Any]:
     from benchmarks.latency import GAP_S, Latencies, RemoteEmulators, _ours, drive_session
     from callcenter.telephony.audio import CALLER_SAMPLE_RATE
-    from callcenter.turn_taking import load_vad
+    from callcenter.turn_taking import process_vad
 
     dg, oa, el = (SimpleNamespace(base_url=u) for u in urls)
     remote = RemoteEmulators(dg=dg, oa=oa, el=el, started=lambda t0: starts.put((0, t0)))
-    vad = load_vad()
+    vad = process_vad()  # the preloaded one, as in the worker
     import gc
 
     gc.freeze()  # as the worker's prewarm does

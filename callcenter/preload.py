@@ -11,6 +11,8 @@ copy-on-write. Three kinds of first-request work move here (BENCHMARKS.md, "Capa
   of CPU in the middle of the caller's first turn.
 - TLS contexts (`callcenter.provider_clients.tls_context`, the framework's session context):
   ~20 ms each, four per call, at the start of every call.
+- The Silero VAD (`callcenter.turn_taking.process_vad`): its ONNX Runtime session was ~26
+  MiB of private memory in every call process; loaded here, the processes share it.
 
 `tests/ops/test_ops_capacity.py` checks each: a first request imports none of these
 families, builds no schema and no TLS context.
@@ -143,13 +145,15 @@ def warm_request_path() -> str:
 
 
 def warm() -> None:
-    """Everything above, once: the request path, then the TLS contexts."""
+    """Everything above, once: the request path, the TLS contexts, the VAD."""
     from callcenter.framework.session_tls import warm_session_tls_context
     from callcenter.provider_clients import tls_context
+    from callcenter.turn_taking import process_vad
 
     warm_request_path()
     tls_context()
     warm_session_tls_context()
+    process_vad()
 
 
 warm()

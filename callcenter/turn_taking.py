@@ -7,6 +7,7 @@ these settings live in one place and the latency benchmark (`python -m benchmark
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Final, Literal
 
 from livekit.agents.voice.turn import TurnHandlingOptions
@@ -107,3 +108,17 @@ def load_vad() -> vad.VAD:
     from callcenter.framework.silero_inline import InlineSileroVAD  # no thread hand-off
 
     return InlineSileroVAD.load(sample_rate=VAD_SAMPLE_RATE, min_silence_duration=VAD_MIN_SILENCE_S)
+
+
+@functools.cache
+def process_vad() -> vad.VAD:
+    """The VAD of the one call a worker's job process runs: `load_vad()`, once per process.
+
+    `callcenter.preload` calls it in LiveKit's forkserver, so the Silero model (its ONNX
+    Runtime session: ~26 MiB of private memory when each call process loaded its own) is
+    loaded once and every job process inherits it, shared copy-on-write; a job process's
+    prewarm gets that instance back from this cache. The session is read-only once loaded
+    and starts no thread (one intra-op thread, the caller's), so it is safe across fork.
+    Each process still has its own copy of the Python object, and so its own listeners:
+    one per call, as `load_vad` asks. Outside the worker (console, tests), use `load_vad`."""
+    return load_vad()

@@ -50,7 +50,7 @@ from callcenter.providers import build_providers
 from callcenter.telephony.audio import CALLER_SAMPLE_RATE
 from callcenter.telephony.dtmf import KeypadRouter
 from callcenter.telephony.sip import CallInfo
-from callcenter.turn_taking import load_vad
+from callcenter.turn_taking import process_vad
 
 logger = logging.getLogger("callcenter.worker")
 
@@ -93,7 +93,7 @@ def prewarm(proc: JobProcess) -> None:
     imports them, see `JOB_PROCESS_PRELOAD`.)"""
     settings = load_settings()
     proc.userdata["settings"] = settings
-    proc.userdata["vad"] = load_vad()
+    proc.userdata["vad"] = process_vad()  # loaded in the forkserver (callcenter.preload)
     # `Database.open` returns with an empty pool, so opening it under its own loop here is
     # safe: the first statement of the call connects on the call's loop. Without
     # `migrate=True` it only checks the schema version (SchemaNotCurrentError otherwise).

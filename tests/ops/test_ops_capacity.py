@@ -153,3 +153,42 @@ def test_a_calls_first_requests_build_no_schema_and_no_tls_context() -> None:
     # context, the framework session's; the SDK's request and response models)
     assert cold["tls_contexts"] >= 2 and cold["schemas"] > 0, cold
     assert (preloaded["schemas"], preloaded["tls_contexts"]) == (0, 0), preloaded
+
+
+SHARED_VAD = textwrap.dedent(
+    """
+    import asyncio, json, os, sys
+    import callcenter.worker
+    for name in callcenter.worker.JOB_PROCESS_PRELOAD:  # what LiveKit's forkserver does
+        __import__(name)
+    from livekit.plugins.silero import onnx_model
+    from callcenter.turn_taking import process_vad
+    from tests.ops.test_ops_capacity import _speech_events
+
+    read, write = os.pipe()
+    if os.fork() == 0:  # a job process
+        sessions = []
+        real = onnx_model.new_inference_session
+        onnx_model.new_inference_session = lambda *a, **k: sessions.append(1) or real(*a, **k)
+        vad = process_vad()  # the worker's prewarm
+        events = asyncio.run(_speech_events(vad))
+        os.write(write, json.dumps({"sessions_loaded": len(sessions), "events": events}).encode())
+        os._exit(0)
+    os.close(write)
+    print(os.read(read, 65536).decode())
+    """
+)
+
+
+async def test_a_job_process_uses_the_vad_loaded_in_the_forkserver() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SHARED_VAD], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    # no model loaded in the job process: it runs the one the forkserver's preload loaded ...
+    assert child["sessions_loaded"] == 0, child
+    # ... and hears speech as a VAD loaded in the process itself does
+    fresh = await _speech_events(load_vad())
+    assert [tuple(e) for e in child["events"]] == fresh
+    assert [kind for kind, _ in fresh] == ["start_of_speech", "end_of_speech"]
