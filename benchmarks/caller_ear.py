@@ -48,11 +48,12 @@ TONE_HZ = 440.0
 class BenchModel:
     """The emulators' scripted model for this benchmark: every turn answered with `REPLY`."""
 
-    def __init__(self) -> None:
+    def __init__(self, transcript: str = "I have a question about my order") -> None:
         self.heard: list[str] = []
+        self.transcript = transcript
 
     def transcribe(self, index: int, pcm: bytes, rate: int, *, realtime: bool = False) -> str:
-        return "I have a question about my order"
+        return self.transcript
 
     def chat(self, req: Any) -> Any:
         from tests.support.emulators import ChatReply

@@ -44,6 +44,14 @@ from typing import Any
 from benchmarks._common import summary, table, write_json
 
 FAILURES = ("not answered", "no greeting heard", "dropped")
+HEARD_AS = "I want to check on my order"
+"""What the emulated models hear in every turn: the first phrase's words (check_order.wav), a
+finished request the product answers as soon as the caller stops. (Until 2026-11-30 this
+benchmark used `benchmarks.caller_ear`'s "I have a question about my order": a topic
+announced, which the product holds for its 1.2 s beat on purpose,
+`callcenter.turn_taking.ENDPOINTING_BRIEF_HOLD_S`, so every turn measured that beat: the
+~0.7 s a call alone took over the caller-ear benchmark's agent.)"""
+
 GREETING_WAIT_S = 8.0
 """After the answer, the caller waits this long for the greeting before speaking."""
 
@@ -259,7 +267,7 @@ async def run(
     load_before = os.getloadavg()
     stack, info = start_private_stack(tmp / "stack", sip=True, log=lambda *_: None)
     emus = ProviderEmulators(
-        BenchModel(),  # type: ignore[arg-type]
+        BenchModel(transcript=HEARD_AS),  # type: ignore[arg-type]
         E2ELatencies(lat.stt_final, lat.llm_first_token, lat.tts_first_audio),
     ).start()
     workers: list[Any] = []
