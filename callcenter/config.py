@@ -252,9 +252,15 @@ class Settings(BaseSettings):
     drain_timeout_s: int | None = Field(default=None, gt=0, alias="CALLCENTER_DRAIN_TIMEOUT_S")
     """On SIGTERM the worker takes no new call and waits this long for calls under way;
     default: the maximum call duration plus `DRAIN_MARGIN_S`."""
-    calls_per_core: float = Field(default=8.0, gt=0, le=64, alias="CALLCENTER_CALLS_PER_CORE")
+    calls_per_core: float = Field(default=12.0, gt=0, le=64, alias="CALLCENTER_CALLS_PER_CORE")
     """Calls a worker takes per core before it reports itself full to LiveKit (with the
     cores it may use); set from `python -m benchmarks.concurrency` on your hardware."""
+    idle_processes: int | None = Field(
+        default=None, ge=0, le=256, alias="CALLCENTER_IDLE_PROCESSES"
+    )
+    """Warm job processes the worker keeps ready for the next calls; default: a quarter of
+    its call capacity, at least 2 (`observability.load.idle_processes`, where the reason
+    is: an idle worker takes about this many calls arriving in the same instant)."""
     load_counts_cpu: bool = Field(default=True, alias="CALLCENTER_LOAD_COUNTS_CPU")
     """Whether the host's CPU use counts in the load the worker reports
     (`observability.load`): on by default, so calls that cost more than measured still fill

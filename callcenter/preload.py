@@ -30,6 +30,11 @@ LAZY_ON_FIRST_REQUEST = (
     "h11",
     "httpcore2",
     "jiter",
+    # the framework's: its speaking-rate estimate (numpy's FFT) and its event-loop monitor's
+    # GC hook import these in the middle of a call (its "event loop blocked ... importing"
+    # warnings at 10 calls started together, benchmarks.sip_capacity)
+    "multiprocessing.util",
+    "numpy.fft",
     "openai.lib.streaming.chat",
     "openai.pagination",
     "openai.resources.chat",

@@ -52,6 +52,8 @@ class WorkerOptions:
     """None under `dev`, which does not drain."""
     capacity: int | None = None
     """Calls before the worker reports itself full (`start`); None under `dev` (no limit)."""
+    idle_processes: int | None = None
+    """Warm job processes kept ready (`start`); None under `dev` (LiveKit's dev default)."""
 
 
 def add_worker_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -124,16 +126,22 @@ def resolve_options(args: argparse.Namespace, settings: Settings) -> WorkerOptio
         port = settings.health_port
     else:
         port = 0  # dev: LiveKit's own dev default, so a dev worker never collides
-    capacity = None
+    capacity = idle = None
     if command == "start":
         from livekit.agents.utils.hw import get_cpu_monitor
 
-        from callcenter.observability.load import worker_capacity
+        from callcenter.observability.load import idle_processes, worker_capacity
 
         capacity = worker_capacity(settings.calls_per_core, get_cpu_monitor().cpu_count())
+        idle = (
+            settings.idle_processes
+            if settings.idle_processes is not None
+            else idle_processes(capacity)
+        )
     return WorkerOptions(
         command=command,
         capacity=capacity,
+        idle_processes=idle,
         log_level=args.log_level or settings.log_level,
         port=port,
         metrics_port=settings.metrics_port if args.metrics_port is None else args.metrics_port,
@@ -174,6 +182,8 @@ def run_worker(options: WorkerOptions, rest: list[str], settings: Settings) -> i
         from callcenter.observability.load import CallCapacityLoad
 
         extra["load_fnc"] = CallCapacityLoad(options.capacity, count_cpu=settings.load_counts_cpu)
+    if options.idle_processes is not None:
+        extra["num_idle_processes"] = options.idle_processes
     server = build_server(port=options.port, prometheus_port=options.metrics_port or None, **extra)
     if options.drain_timeout is not None:
         server.update_options(drain_timeout=options.drain_timeout)

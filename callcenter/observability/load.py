@@ -61,3 +61,21 @@ class CallCapacityLoad:
 def worker_capacity(calls_per_core: float, cores: float) -> int:
     """Calls one worker takes before it reports itself full."""
     return max(1, math.floor(calls_per_core * cores))
+
+
+def idle_processes(capacity: int) -> int:
+    """Warm job processes a worker keeps ready (`AgentServer(num_idle_processes=...)`): a
+    quarter of its capacity, at least 2 (LiveKit's default is the number of cores).
+
+    Two things hang on it. A call that finds a warm process starts at once; one that does
+    not waits for a fork and the prewarm ("no warmed process available"). And LiveKit counts
+    a job accepted but not yet running at `threshold / num_idle_processes` of load while the
+    worker runs no call yet (`AgentServer._get_effective_load`): an idle worker with the
+    default 2 reports itself full after 2 calls that arrive together, and answers the next
+    one "not available"; with no other worker free, livekit-server does not offer that call
+    again and the caller hears ringing (benchmarks.sip_capacity: 10 calls dialled at once,
+    one unanswered). With a quarter of the capacity, an idle worker takes that many calls
+    in the same instant; once calls run, LiveKit estimates from their measured load. An idle
+    process costs ~17 MiB of private memory (the VAD is shared, `turn_taking.process_vad`).
+    """
+    return max(2, math.ceil(capacity / 4))

@@ -205,7 +205,10 @@ def test_options_come_from_the_command_line_then_the_settings() -> None:
     assert (opts.port, opts.metrics_port, opts.log_level) == (8081, 9100, "INFO")
     assert opts.drain_timeout == 1800 + 60  # maximum call duration + margin
     assert opts.capacity is not None and opts.capacity >= 8  # 8 calls per core by default
+    assert opts.idle_processes == max(2, -(-opts.capacity // 4))  # a quarter, at least 2
     assert rest == ["--url", "wss://lk.example"]
+    opts, _ = _options(["start"], CALLCENTER_IDLE_PROCESSES="5")
+    assert opts.idle_processes == 5
     opts, _ = _options(
         ["start", "--drain-timeout", "90", "--log-level", "debug"],
         CALLCENTER_HEALTH_PORT="9000",
@@ -216,6 +219,7 @@ def test_options_come_from_the_command_line_then_the_settings() -> None:
     assert opts.drain_timeout == 660
     opts, _ = _options(["dev"])
     assert (opts.port, opts.drain_timeout, opts.capacity) == (0, None, None)  # dev: no limit
+    assert opts.idle_processes is None  # dev: LiveKit's dev default
     assert livekit_argv(opts, ["--url", "x"]) == [
         "callcenter", "dev", "--log-level", "INFO", "--no-reload", "--url", "x"
     ]  # fmt: skip
