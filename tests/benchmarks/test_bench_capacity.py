@@ -52,3 +52,16 @@ def test_one_call_with_the_emulators_in_their_own_process() -> None:
     assert level["missed_turns"] == 0
     assert level["cpu_per_call_pct_core"] > 0
     assert level["emulator_cpu_pct_core"] > 0
+
+
+def test_the_largest_n_within_limits_names_smaller_levels_over_them() -> None:
+    from benchmarks.concurrency import within_limits
+
+    def level(n: int, p95: float, missed: int = 0, ok: int | None = None) -> dict[str, float]:
+        return {"n": n, "overhead_p95_ms": p95, "missed_turns": missed, "calls_ok": ok or n}
+
+    # the quiet lockstep run of 2026-11-30: a cold first level, then 12 and 16 within
+    run = [level(8, 80.2), level(12, 26.6), level(16, 42.2), level(20, 152.9), level(24, 166.6)]
+    assert within_limits(run) == (16, [8])
+    assert within_limits([level(8, 14.5), level(12, 16.2)]) == (12, [])
+    assert within_limits([level(8, 20.0, missed=1), level(12, 30.0, ok=11)]) == (0, [])
