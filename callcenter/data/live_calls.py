@@ -114,7 +114,10 @@ class LiveCallStore:
         version: int,
         ended: bool = False,
     ) -> None:
-        """Insert or replace the call's row (one statement on each backend)."""
+        """Insert the call's row, or replace it with a newer version (one statement on each
+        backend). A write whose `version` is not newer than the stored one changes nothing:
+        a call's writes may commit out of order (a periodic update still in flight when the
+        ended one is written), and an older one must not bring an ended call back."""
         now = utcnow()
         values = {
             "call_id": call_id,
@@ -130,13 +133,25 @@ class LiveCallStore:
 
                 stmt = pg_insert(LiveCall).values(**values)
                 update = {k: stmt.excluded[k] for k in values if k != "call_id"}
-                await s.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=update))
+                await s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["call_id"],
+                        set_=update,
+                        where=LiveCall.version < stmt.excluded.version,
+                    )
+                )
             else:
                 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
                 lite = sqlite_insert(LiveCall).values(**values)
                 update = {k: lite.excluded[k] for k in values if k != "call_id"}
-                await s.execute(lite.on_conflict_do_update(index_elements=["call_id"], set_=update))
+                await s.execute(
+                    lite.on_conflict_do_update(
+                        index_elements=["call_id"],
+                        set_=update,
+                        where=LiveCall.version < lite.excluded.version,
+                    )
+                )
 
     async def changed_since(self, version: int) -> list[LiveCallView]:
         query = sa.select(LiveCall).where(LiveCall.version > version).order_by(LiveCall.version)

@@ -248,7 +248,7 @@ def test_a_job_process_reads_the_roster_only_from_a_database_that_answered(
     monkeypatch.chdir(sys.prefix)  # no developer .env
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("CALLCENTER_PROVIDER_MODE", "degraded")
-    monkeypatch.setattr(worker, "load_vad", lambda: None)
+    monkeypatch.setattr(worker, "process_vad", lambda: None)
     monkeypatch.setattr(gc, "freeze", lambda: None)
     asked: list[str] = []
     read = StoreDirectory.roster
