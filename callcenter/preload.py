@@ -7,11 +7,11 @@ copy-on-write. Three kinds of first-request work move here (BENCHMARKS.md, "Capa
 - Imports: the OpenAI SDK, its HTTP stack (httpx2 → httpcore2, h11, anyio's asyncio
   backend), jiter and truststore are imported lazily, on the first chat request: ~80
   modules, about a quarter of the call's event-loop CPU in the py-spy profile.
-- The OpenAI SDK's lazily built schemas and type-hint caches (`warm_request_path`): ~25 ms
-  of CPU in the middle of the caller's first turn.
+- The OpenAI SDK's lazily built schemas and type-hint caches (`warm_request_path`): built in
+  the middle of the caller's first turn otherwise.
 - TLS contexts (`callcenter.provider_clients.tls_context`, the framework's session context):
   ~20 ms each, four per call, at the start of every call.
-- The Silero VAD (`callcenter.turn_taking.process_vad`): its ONNX Runtime session was ~26
+- The Silero VAD (`callcenter.turn_taking.process_vad`): its ONNX Runtime session was ~34
   MiB of private memory in every call process; loaded here, the processes share it.
 
 `tests/ops/test_ops_capacity.py` checks each: a first request imports none of these
@@ -140,8 +140,9 @@ def warm_request_path() -> str:
     The OpenAI SDK builds its pydantic schemas and type-hint caches lazily: on the first
     request of a process it resolves the request's TypedDicts (`_transform.get_type_hints`)
     and the response chunk models (`_models.construct_type`, `_get_extra_fields_type`). In
-    every call process that was ~25 ms of CPU in the middle of the caller's first turn, at
-    the moment every call that started together also needs the CPU (BENCHMARKS.md,
+    every call process that was done in the middle of the caller's first turn, at the
+    moment every call that started together also needs the CPU (`python -m
+    benchmarks.forkserver_warmup` counts the schemas and the CPU; BENCHMARKS.md,
     "Capacity"). Run here, in the forkserver, the caches are built once and every call
     process inherits them, frozen with the rest of the preload."""
     import asyncio

@@ -115,7 +115,8 @@ def process_vad() -> vad.VAD:
     """The VAD of the one call a worker's job process runs: `load_vad()`, once per process.
 
     `callcenter.preload` calls it in LiveKit's forkserver, so the Silero model (its ONNX
-    Runtime session: ~26 MiB of private memory when each call process loaded its own) is
+    Runtime session: ~34 MiB of private memory when each call process loaded its own,
+    `python -m benchmarks.forkserver_warmup`) is
     loaded once and every job process inherits it, shared copy-on-write; a job process's
     prewarm gets that instance back from this cache. The session is read-only once loaded
     and starts no thread (one intra-op thread, the caller's), so it is safe across fork.
